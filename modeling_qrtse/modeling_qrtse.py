@@ -1,0 +1,214 @@
+"""Conv-TasNet target sound extraction with context-aware query refinement
+(Sato et al., "Context-Aware Query Refinement for Target Sound Extraction", Section 3)."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.utils import ModelOutput
+
+from .classifier_qrtse import QrtseClassifier
+from .configuration_qrtse import QrtseConfig
+from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
+from .losses_qrtse import classification_loss, extraction_loss
+from .refinement_qrtse import check_query, check_threshold, check_waveform, refine_query
+from .tcn_qrtse import QrtseTemporalConvNet
+
+
+@dataclass
+class QrtseOutput(ModelOutput):
+    """
+    Output of [`QrtseModel`]. K is the number of queries per mixture when `query` is 3-D.
+
+    Args:
+        loss (`torch.Tensor` of shape `()`, *optional*):
+            L = L_tse + lambda * L_cls (eq. 8), when targets are given.
+        extracted_values (`torch.Tensor` of shape `(batch_size, input_length)` or `(batch_size, K, input_length)`):
+            The extracted target sound s_hat (eq. 5).
+        clip_probabilities (`torch.Tensor` of shape `(batch_size, num_labels)`, *optional*):
+            Presence probability of each class in the mixture, p_hat (eq. 6). None without classifier.
+        frame_probabilities (`torch.Tensor` of shape `(batch_size, frames, num_labels)`, *optional*):
+            Frame-level presence probabilities before pooling.
+        refined_query (`torch.Tensor` of shape `(batch_size, num_labels)` or `(batch_size, K, num_labels)`):
+            The query actually used to estimate the mask (eq. 7).
+        extraction_loss (`torch.Tensor` of shape `()`, *optional*):
+            L_tse, when `target_values` is given.
+        classification_loss (`torch.Tensor` of shape `()`, *optional*):
+            L_cls, when `presence_labels` is given and the model has a classifier.
+    """
+
+    loss: Optional[torch.Tensor] = None
+    extracted_values: Optional[torch.Tensor] = None
+    clip_probabilities: Optional[torch.Tensor] = None
+    frame_probabilities: Optional[torch.Tensor] = None
+    refined_query: Optional[torch.Tensor] = None
+    extraction_loss: Optional[torch.Tensor] = None
+    classification_loss: Optional[torch.Tensor] = None
+
+
+class QrtsePreTrainedModel(PreTrainedModel):
+    config_class = QrtseConfig
+    base_model_prefix = "qrtse"
+    main_input_name = "input_values"
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        # PyTorch's own initialisation for every layer, as in Conv-TasNet implementations.
+        if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear, nn.GRU, nn.LayerNorm, nn.GroupNorm)):
+            module.reset_parameters()
+        elif isinstance(module, nn.PReLU):
+            module.weight.fill_(0.25)
+
+
+class QrtseModel(QrtsePreTrainedModel):
+    """Encoder (eq. 1) -> shared TCN features Z (eq. 2) -> classifier (eq. 6) -> query refinement
+    (eq. 7) -> query embedding times Z -> mask estimator (eqs. 3-4) -> masked decoding (eq. 5).
+
+    Z is computed once per mixture and serves the classifier and every query: a `(batch, K,
+    classes)` query runs the trunk once and the mask estimator on the K conditioned copies.
+    """
+
+    def __init__(self, config: QrtseConfig):
+        super().__init__(config)
+        self.encoder = QrtseEncoder(config)
+        self.shared_extractor = QrtseTemporalConvNet(
+            config, config.encoder_filters, config.feature_channels, config.shared_blocks, config.shared_repeats
+        )
+        self.classifier = QrtseClassifier(config) if config.use_classifier else None
+        # No bias: a query naming no class embeds to zero (the fully unmatched case).
+        self.query_embedding = nn.Linear(config.num_labels, config.feature_channels, bias=False)
+        self.mask_estimator = QrtseTemporalConvNet(
+            config, config.feature_channels, config.encoder_filters, config.mask_blocks, config.mask_repeats
+        )
+        self.mask_activation = nn.Sigmoid() if config.mask_activation == "sigmoid" else nn.ReLU()
+        self.decoder = QrtseDecoder(config)
+        self.post_init()
+
+    # The forward pass as the paper's equations, each an overridable step.
+    def encode(self, input_values: torch.Tensor) -> torch.Tensor:
+        """Eq. (1): `(batch, time)` -> X `(batch, D, frames)`."""
+        return self.encoder(input_values)
+
+    def extract_shared_features(self, mixture_features: torch.Tensor) -> torch.Tensor:
+        """Eq. (2): X -> Z `(batch, N, frames)`."""
+        return self.shared_extractor(mixture_features)
+
+    def classify(self, shared_features: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eq. (6): Z -> clip probabilities `(batch, C)`, frame probabilities `(batch, frames, C)`."""
+        return self.classifier(shared_features, frame_mask)
+
+    def estimate_mask(self, shared_features: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        """Eqs. (3)-(4): Z `(batch, N, frames)` and query `(batch, K, C)` -> M `(batch * K, D, frames)`."""
+        batch, num_queries, _ = query.shape
+        embedding = self.query_embedding(query.to(shared_features.dtype))
+        conditioned = shared_features.unsqueeze(1) * embedding.unsqueeze(-1)
+        conditioned = conditioned.reshape(batch * num_queries, *shared_features.shape[1:])
+        return self.mask_activation(self.mask_estimator(conditioned))
+
+    def decode(self, mixture_features: torch.Tensor, mask: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """Eq. (5): X and M `(batch * K, D, frames)` -> s_hat `(batch * K, time)`."""
+        num_queries = mask.shape[0] // mixture_features.shape[0]
+        masked = mixture_features.repeat_interleave(num_queries, dim=0) * mask
+        return self.decoder(masked, num_samples)
+
+    def frame_mask(self, attention_mask: Optional[torch.Tensor], num_samples: int, num_frames: int) -> torch.Tensor:
+        """Frame-level validity `(batch, frames)`: a frame counts if its first sample is real audio."""
+        if attention_mask is None:
+            return torch.ones(1, num_frames, dtype=torch.bool, device=self.device)
+        lengths = attention_mask.sum(-1)
+        left_pad = self.config.window_samples - self.config.hop_samples
+        frame_starts = torch.arange(num_frames, device=attention_mask.device) * self.config.hop_samples - left_pad
+        return frame_starts.unsqueeze(0) < lengths.unsqueeze(1)
+
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        query: torch.Tensor,
+        attention_mask: Optional[torch.Tensor] = None,
+        threshold: Optional[float] = None,
+        oracle_presence: Optional[torch.Tensor] = None,
+        target_values: Optional[torch.Tensor] = None,
+        presence_labels: Optional[torch.Tensor] = None,
+        return_dict: Optional[bool] = None,
+    ):
+        r"""
+        Args:
+            input_values (`torch.Tensor` of shape `(batch_size, input_length)`):
+                Mixture waveforms at `config.sampling_rate`.
+            query (`torch.Tensor` of shape `(batch_size, num_labels)` or `(batch_size, K, num_labels)`):
+                Multi-hot target classes q. A 3-D query extracts K targets from each mixture.
+            attention_mask (`torch.Tensor` of shape `(batch_size, input_length)`, *optional*):
+                1 for real samples, 0 for padding. Padding is excluded from classification and
+                the output is zero there.
+            threshold (`float`, *optional*):
+                theta of eq. (7), in [0, 1]; 0 disables refinement. Defaults to
+                `config.refinement_threshold`. Training uses 0 (FMQ only, Section 3.3).
+            oracle_presence (`torch.Tensor` of shape `(batch_size, num_labels)`, *optional*):
+                True 0/1 presence; refines with it instead of the classifier (the paper's upper bound).
+            target_values (`torch.Tensor`, same shape as `extracted_values`, *optional*):
+                Target waveforms; an all-zero target is an inactive sample.
+            presence_labels (`torch.Tensor` of shape `(batch_size, num_labels)`, *optional*):
+                Clip-level presence labels for L_cls.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        threshold = self.config.refinement_threshold if threshold is None else threshold
+        check_threshold(threshold)
+        check_waveform(input_values, self.config.window_samples)
+        check_query(query, input_values.shape[0], self.config.num_labels)
+        single_query = query.dim() == 2
+        query = query.unsqueeze(1) if single_query else query
+        num_samples = input_values.shape[-1]
+
+        mixture_features = self.encode(input_values)
+        shared_features = self.extract_shared_features(mixture_features)
+        frame_mask = self.frame_mask(attention_mask, num_samples, mixture_features.shape[-1])
+
+        clip_probabilities = frame_probabilities = None
+        if self.classifier is not None:
+            frame_mask = frame_mask.expand(input_values.shape[0], -1)
+            clip_probabilities, frame_probabilities = self.classify(shared_features, frame_mask)
+
+        refined_query = query
+        if oracle_presence is not None:
+            check_query(oracle_presence, input_values.shape[0], self.config.num_labels)
+            refined_query = refine_query(query, oracle_presence, 0.5)
+        elif threshold > 0:
+            if clip_probabilities is None:
+                raise ValueError(
+                    "This model has no classifier (use_classifier=False): refine with "
+                    "oracle_presence or use threshold=0"
+                )
+            refined_query = refine_query(query, clip_probabilities, threshold)
+
+        mask = self.estimate_mask(shared_features, refined_query)
+        extracted = self.decode(mixture_features, mask, num_samples).view(*refined_query.shape[:2], num_samples)
+        if self.config.silence_empty_query:
+            extracted = extracted * (refined_query.sum(-1, keepdim=True) > 0)
+        if attention_mask is not None:
+            extracted = extracted * attention_mask.unsqueeze(1).to(extracted.dtype)
+
+        if single_query:
+            extracted, refined_query = extracted.squeeze(1), refined_query.squeeze(1)
+        tse_loss = cls_loss = loss = None
+        if target_values is not None:
+            if target_values.shape != extracted.shape:
+                raise ValueError(f"target_values must have shape {tuple(extracted.shape)}, got {tuple(target_values.shape)}")
+            mixture = input_values if single_query else input_values.unsqueeze(1)
+            tse_loss = extraction_loss(extracted, target_values, mixture, self.config.snr_max)
+            loss = tse_loss
+        if presence_labels is not None and clip_probabilities is not None:
+            cls_loss = classification_loss(clip_probabilities, presence_labels)
+            loss = cls_loss * self.config.classification_loss_weight if loss is None else loss + self.config.classification_loss_weight * cls_loss
+
+        output = QrtseOutput(
+            loss=loss,
+            extracted_values=extracted,
+            clip_probabilities=clip_probabilities,
+            frame_probabilities=frame_probabilities,
+            refined_query=refined_query,
+            extraction_loss=tse_loss,
+            classification_loss=cls_loss,
+        )
+        return output if return_dict else output.to_tuple()

@@ -1,0 +1,57 @@
+"""Context-aware query refinement (paper Section 3.2, eq. 7) and the checks on model inputs."""
+
+import torch
+
+
+def refine_query(query: torch.Tensor, presence: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Eq. (7): keep query class i only where the presence probability p_i >= theta.
+
+    `query` `(batch, [queries,] classes)`, `presence` `(batch, classes)` probabilities or an
+    oracle 0/1 vector. With theta = 0 every class is kept, i.e. no refinement. A query refined to
+    all zeros is the fully unmatched case (see `QrtseConfig.silence_empty_query`).
+    """
+    keep = (presence >= threshold).to(query.dtype)
+    if query.dim() == 3:
+        keep = keep.unsqueeze(1)
+    return query * keep
+
+
+def check_waveform(input_values: torch.Tensor, min_samples: int, name: str = "input_values") -> None:
+    """Raise `ValueError` for a waveform batch that is not `(batch, time)`, shorter than one
+    encoder window, or not finite."""
+    if not torch.is_tensor(input_values):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(input_values).__name__}")
+    if input_values.dim() != 2:
+        raise ValueError(
+            f"{name} must have shape (batch, time), got {tuple(input_values.shape)}; "
+            "add a batch dimension with [None] for a single clip"
+        )
+    if input_values.shape[-1] < min_samples:
+        raise ValueError(
+            f"{name} has {input_values.shape[-1]} samples, shorter than one encoder window "
+            f"({min_samples} samples)"
+        )
+    if not bool(torch.isfinite(input_values).all()):
+        raise ValueError(f"{name} contains NaN or Inf")
+
+
+def check_query(query: torch.Tensor, batch_size: int, num_classes: int) -> None:
+    """Raise `ValueError` unless `query` is a 0/1 tensor of shape `(batch, classes)` or
+    `(batch, queries, classes)`."""
+    if not torch.is_tensor(query):
+        raise ValueError(f"query must be a torch.Tensor, got {type(query).__name__}")
+    if query.dim() not in (2, 3) or query.shape[0] != batch_size:
+        raise ValueError(
+            f"query must have shape ({batch_size}, {num_classes}) or ({batch_size}, K, "
+            f"{num_classes}), got {tuple(query.shape)}"
+        )
+    if query.shape[-1] != num_classes:
+        raise ValueError(f"query has length {query.shape[-1]}, but the model has {num_classes} classes")
+    if not bool(((query == 0) | (query == 1)).all()):
+        raise ValueError("query must be multi-hot: every entry 0 or 1")
+
+
+def check_threshold(threshold: float) -> None:
+    """Raise `ValueError` unless 0 <= threshold <= 1."""
+    if not 0.0 <= float(threshold) <= 1.0:
+        raise ValueError(f"threshold must lie in [0, 1], got {threshold}")

@@ -1,0 +1,75 @@
+"""Conv-TasNet temporal convolutional network (Luo & Mesgarani 2019, Section II-C), the building
+block of both the shared feature extractor (paper eq. 2) and the mask estimator (eq. 4)."""
+
+import torch
+from torch import nn
+
+
+class QrtseChannelLayerNorm(nn.LayerNorm):
+    """cLN: normalises each frame over channels. Input and output `(batch, channels, frames)`."""
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return super().forward(hidden_states.transpose(1, 2)).transpose(1, 2)
+
+
+def build_norm(norm_type: str, channels: int) -> nn.Module:
+    """`"cLN"` (per frame) or `"gLN"` (per clip; GroupNorm with one group is exactly gLN)."""
+    if norm_type == "gLN":
+        return nn.GroupNorm(1, channels, eps=1e-8)
+    return QrtseChannelLayerNorm(channels, eps=1e-8)
+
+
+class QrtseConvBlock(nn.Module):
+    """One 1-D convolutional block: 1x1 conv B->H, PReLU, norm, dilated depthwise conv (P),
+    PReLU, norm, then a residual 1x1 conv H->B and a skip 1x1 conv H->Sc."""
+
+    def __init__(self, config, dilation: int):
+        super().__init__()
+        hidden = config.hidden_channels
+        self.in_conv = nn.Conv1d(config.bottleneck_channels, hidden, 1)
+        self.in_act = nn.PReLU()
+        self.in_norm = build_norm(config.norm_type, hidden)
+        self.depthwise_conv = nn.Conv1d(
+            hidden,
+            hidden,
+            config.kernel_size,
+            dilation=dilation,
+            padding=dilation * (config.kernel_size - 1) // 2,
+            groups=hidden,
+        )
+        self.depthwise_act = nn.PReLU()
+        self.depthwise_norm = build_norm(config.norm_type, hidden)
+        self.residual_conv = nn.Conv1d(hidden, config.bottleneck_channels, 1)
+        self.skip_conv = nn.Conv1d(hidden, config.skip_channels, 1)
+
+    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(batch, B, frames)` -> residual output `(batch, B, frames)`, skip `(batch, Sc, frames)`."""
+        block = self.in_norm(self.in_act(self.in_conv(hidden_states)))
+        block = self.depthwise_norm(self.depthwise_act(self.depthwise_conv(block)))
+        return hidden_states + self.residual_conv(block), self.skip_conv(block)
+
+
+class QrtseTemporalConvNet(nn.Module):
+    """Input norm and 1x1 bottleneck, `repeats` stacks of `blocks` blocks with dilations
+    1, 2, ..., 2^(blocks-1), the sum of the skip outputs, PReLU and a 1x1 output conv.
+
+    Maps `(batch, in_channels, frames)` to `(batch, out_channels, frames)`.
+    """
+
+    def __init__(self, config, in_channels: int, out_channels: int, blocks: int, repeats: int):
+        super().__init__()
+        self.input_norm = build_norm(config.norm_type, in_channels)
+        self.bottleneck = nn.Conv1d(in_channels, config.bottleneck_channels, 1)
+        self.blocks = nn.ModuleList(
+            QrtseConvBlock(config, dilation=2**b) for _ in range(repeats) for b in range(blocks)
+        )
+        self.output_act = nn.PReLU()
+        self.output_conv = nn.Conv1d(config.skip_channels, out_channels, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        hidden_states = self.bottleneck(self.input_norm(features))
+        skip_sum = 0.0
+        for block in self.blocks:
+            hidden_states, skip = block(hidden_states)
+            skip_sum = skip_sum + skip
+        return self.output_conv(self.output_act(skip_sum))
