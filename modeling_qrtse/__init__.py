@@ -4,7 +4,7 @@ from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
 
 from .configuration_qrtse import FSD_KAGGLE_2018_LABELS, QrtseConfig
 from .feature_extraction_qrtse import QrtseFeatureExtractor
-from .modeling_qrtse import QrtseModel, QrtseOutput, QrtsePreTrainedModel
+from .modeling_qrtse import QrtseAnalysis, QrtseModel, QrtseOutput, QrtsePreTrainedModel
 
 __version__ = "0.1.0"
 
@@ -12,6 +12,7 @@ __all__ = [
     "FSD_KAGGLE_2018_LABELS",
     "QrtseConfig",
     "QrtseFeatureExtractor",
+    "QrtseAnalysis",
     "QrtseModel",
     "QrtseOutput",
     "QrtsePreTrainedModel",

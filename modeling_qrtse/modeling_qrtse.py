@@ -48,6 +48,18 @@ class QrtseOutput(ModelOutput):
     classification_loss: Optional[torch.Tensor] = None
 
 
+@dataclass
+class QrtseAnalysis:
+    """What [`QrtseModel.analyze`] computes once per mixture, before any query is applied."""
+
+    mixture_features: torch.Tensor
+    shared_features: torch.Tensor
+    clip_probabilities: Optional[torch.Tensor]
+    frame_probabilities: Optional[torch.Tensor]
+    num_samples: int
+    attention_mask: Optional[torch.Tensor] = None
+
+
 class QrtsePreTrainedModel(PreTrainedModel):
     config_class = QrtseConfig
     base_model_prefix = "qrtse"
@@ -159,17 +171,9 @@ class QrtseModel(QrtsePreTrainedModel):
         check_query(query, input_values.shape[0], self.config.num_labels)
         single_query = query.dim() == 2
         query = query.unsqueeze(1) if single_query else query
-        num_samples = input_values.shape[-1]
 
-        mixture_features = self.encode(input_values)
-        shared_features = self.extract_shared_features(mixture_features)
-        frame_mask = self.frame_mask(attention_mask, num_samples, mixture_features.shape[-1])
-
-        clip_probabilities = frame_probabilities = None
-        if self.classifier is not None:
-            frame_mask = frame_mask.expand(input_values.shape[0], -1)
-            clip_probabilities, frame_probabilities = self.classify(shared_features, frame_mask)
-
+        analysis = self.analyze(input_values, attention_mask)
+        clip_probabilities = analysis.clip_probabilities
         refined_query = query
         if oracle_presence is not None:
             check_query(oracle_presence, input_values.shape[0], self.config.num_labels)
@@ -181,13 +185,7 @@ class QrtseModel(QrtsePreTrainedModel):
                     "oracle_presence or use threshold=0"
                 )
             refined_query = refine_query(query, clip_probabilities, threshold)
-
-        mask = self.estimate_mask(shared_features, refined_query)
-        extracted = self.decode(mixture_features, mask, num_samples).view(*refined_query.shape[:2], num_samples)
-        if self.config.silence_empty_query:
-            extracted = extracted * (refined_query.sum(-1, keepdim=True) > 0)
-        if attention_mask is not None:
-            extracted = extracted * attention_mask.unsqueeze(1).to(extracted.dtype)
+        extracted = self.extract(analysis, refined_query)
 
         if single_query:
             extracted, refined_query = extracted.squeeze(1), refined_query.squeeze(1)
@@ -206,9 +204,34 @@ class QrtseModel(QrtsePreTrainedModel):
             loss=loss,
             extracted_values=extracted,
             clip_probabilities=clip_probabilities,
-            frame_probabilities=frame_probabilities,
+            frame_probabilities=analysis.frame_probabilities,
             refined_query=refined_query,
             extraction_loss=tse_loss,
             classification_loss=cls_loss,
         )
         return output if return_dict else output.to_tuple()
+
+    def analyze(self, input_values: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> QrtseAnalysis:
+        """The query-independent trunk, run once per mixture: eqs. (1), (2) and (6).
+        `input_values` must already have passed `check_waveform`."""
+        mixture_features = self.encode(input_values)
+        shared_features = self.extract_shared_features(mixture_features)
+        frame_mask = self.frame_mask(attention_mask, input_values.shape[-1], mixture_features.shape[-1])
+        clip_probabilities = frame_probabilities = None
+        if self.classifier is not None:
+            frame_mask = frame_mask.expand(input_values.shape[0], -1)
+            clip_probabilities, frame_probabilities = self.classify(shared_features, frame_mask)
+        return QrtseAnalysis(
+            mixture_features, shared_features, clip_probabilities, frame_probabilities, input_values.shape[-1], attention_mask
+        )
+
+    def extract(self, analysis: QrtseAnalysis, query: torch.Tensor) -> torch.Tensor:
+        """Eqs. (3)-(5) for an already refined query `(batch, K, C)` -> `(batch, K, time)`."""
+        mask = self.estimate_mask(analysis.shared_features, query)
+        extracted = self.decode(analysis.mixture_features, mask, analysis.num_samples)
+        extracted = extracted.view(*query.shape[:2], analysis.num_samples)
+        if self.config.silence_empty_query:
+            extracted = extracted * (query.sum(-1, keepdim=True) > 0)
+        if analysis.attention_mask is not None:
+            extracted = extracted * analysis.attention_mask.unsqueeze(1).to(extracted.dtype)
+        return extracted
