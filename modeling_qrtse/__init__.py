@@ -1,10 +1,13 @@
 """qrtse: target sound extraction with context-aware query refinement, for transformers."""
 
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_qrtse import FSD_KAGGLE_2018_LABELS, QrtseConfig
+from .default_checkpoint import default_model_path
 from .feature_extraction_qrtse import QrtseFeatureExtractor
 from .modeling_qrtse import QrtseAnalysis, QrtseModel, QrtseOutput, QrtsePreTrainedModel
+from .pipeline_qrtse import TASK, TargetSoundExtractionPipeline
 
 __version__ = "0.1.0"
 
@@ -16,7 +19,10 @@ __all__ = [
     "QrtseModel",
     "QrtseOutput",
     "QrtsePreTrainedModel",
+    "TASK",
+    "TargetSoundExtractionPipeline",
     "__version__",
+    "default_model_path",
 ]
 
 AutoConfig.register(QrtseConfig.model_type, QrtseConfig)
@@ -25,3 +31,10 @@ AutoFeatureExtractor.register(QrtseConfig, QrtseFeatureExtractor)
 QrtseConfig.register_for_auto_class()
 QrtseModel.register_for_auto_class("AutoModel")
 QrtseFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
+PIPELINE_REGISTRY.register_pipeline(
+    TASK,
+    pipeline_class=TargetSoundExtractionPipeline,
+    pt_model=AutoModel,
+    default={"model": (str(default_model_path()), None)},
+    type="audio",
+)
