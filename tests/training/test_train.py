@@ -1,0 +1,93 @@
+"""The real training and evaluation commands at toy size, resume after SIGKILL, and a
+two-process CPU launch."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tiny_build import write_tiny_build
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = str(ROOT / "training" / "configs" / "tiny.json")
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    return write_tiny_build(tmp_path_factory.mktemp("tiny"))
+
+
+def run(args, **kwargs):
+    return subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, **kwargs)
+
+
+def train_command(build, output_dir, *extra):
+    return [sys.executable, "-m", "training.train", TINY, "--data_dir", str(build), "--output_dir", str(output_dir), *extra]
+
+
+def losses(output_dir) -> list:
+    return json.loads((Path(output_dir) / "loss_history.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("system", ["proposed", "baseline1", "baseline2"])
+def test_train_then_evaluate(build, tmp_path, system):
+    result = run(train_command(build, tmp_path / "run", "--system", system))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "run" / "final" / "model.safetensors").exists()
+    assert (tmp_path / "run" / "best" / "validation.json").exists()
+    assert len(losses(tmp_path / "run")) == 6
+    result = run(
+        [sys.executable, "-m", "training.evaluate", "--model", f"{system}={tmp_path / 'run' / 'final'}",
+         "--data-dir", str(build), "--split", "test", "--output-dir", str(tmp_path / "eval")]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((tmp_path / "eval" / "results.json").read_text())
+    scores = results["systems"][system]["scores"]
+    assert {"1:0|0.0", "1:1|0.0", "1:3|0.0", "0:1|0.0", "1:5|oracle"} <= set(scores)
+    assert ("1:0|0.1" in scores) == (system == "proposed")
+    assert (tmp_path / "eval" / "fig3_sweep.png").stat().st_size > 1000
+    assert "| System |" in (tmp_path / "eval" / "results.md").read_text()
+
+
+@pytest.mark.slow
+def test_sigkill_and_resume_continue_the_same_loss_curve(build, tmp_path):
+    steps = ["--epochs", "10", "--steps_per_epoch", "4", "--checkpoint_every", "5", "--evaluate_every", "1000"]
+    reference = run(train_command(build, tmp_path / "reference", *steps))
+    assert reference.returncode == 0, reference.stderr[-3000:]
+
+    killed_dir = tmp_path / "killed"
+    process = subprocess.Popen(train_command(build, killed_dir, *steps), cwd=ROOT, env=ENV,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed_dir / "checkpoint-5" / "COMPLETE").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL, "training finished before it could be killed"
+    assert not (killed_dir / "loss_history.json").exists()
+
+    resumed = run(train_command(build, killed_dir, *steps))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from" in resumed.stdout + resumed.stderr
+    assert losses(killed_dir) == pytest.approx(losses(tmp_path / "reference"), abs=1e-6)
+
+
+@pytest.mark.slow
+def test_two_process_cpu_launch(build, tmp_path):
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "-m", "training.train", TINY, "--data_dir", str(build), "--output_dir", str(tmp_path / "ddp"),
+    ]
+    result = subprocess.run(command, cwd=ROOT, env={**ENV, "ACCELERATE_USE_CPU": "true"},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    args = json.loads((tmp_path / "ddp" / "training_args.json").read_text())
+    assert args["num_processes"] == 2
+    assert len(losses(tmp_path / "ddp")) == 6

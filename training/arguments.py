@@ -1,0 +1,47 @@
+"""Command-line / JSON arguments of `training.train`, parsed with `HfArgumentParser`."""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass
+class ModelArguments:
+    preset: str = field(default="paper", metadata={"help": "QrtseConfig preset: paper, small or tiny."})
+    system: str = field(
+        default="proposed",
+        metadata={"help": "proposed (classifier, FMQ only), baseline1 (no classifier, FMQ only) or "
+                  "baseline2 (no classifier, inactive samples). Paper Section 4.1."},
+    )
+    init_from: Optional[str] = field(default=None, metadata={"help": "Start from a saved model folder."})
+
+
+@dataclass
+class DataArguments:
+    data_dir: str = field(default="data/builtin", metadata={"help": "Output folder of training.build_dataset."})
+    segment_seconds: float = field(
+        default=6.0, metadata={"help": "Random crop of each training mixture; 6 s = no crop (paper)."}
+    )
+    inactive_fraction: float = field(
+        default=0.1, metadata={"help": "baseline2 only: share of examples turned into inactive samples."}
+    )
+    validation_mixtures: int = field(default=200, metadata={"help": "Validation mixtures scored per evaluation."})
+    num_workers: int = field(default=0, metadata={"help": "DataLoader workers for dynamic mixing."})
+
+
+@dataclass
+class TrainArguments:
+    output_dir: str = field(default="runs/proposed", metadata={"help": "Checkpoints, logs and best model."})
+    epochs: int = field(default=100, metadata={"help": "Paper: 100."})
+    steps_per_epoch: int = field(default=6250, metadata={"help": "Paper: 50k training mixtures / batch 8."})
+    max_steps: Optional[int] = field(default=None, metadata={"help": "Stop early after this many steps."})
+    batch_size: int = field(default=8, metadata={"help": "Per process. Paper: 8."})
+    learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate. Paper: 5e-4."})
+    warmup_epochs: float = field(default=10, metadata={"help": "Linear warm-up, then cosine decay to 0. Paper: 10."})
+    max_grad_norm: float = field(default=5.0, metadata={"help": "Gradient clipping; 0 disables."})
+    mixed_precision: str = field(default="no", metadata={"help": "no, fp16 or bf16 (Accelerate)."})
+    checkpoint_every: int = field(default=500, metadata={"help": "Steps between resumable checkpoints."})
+    keep_checkpoints: int = field(default=2, metadata={"help": "Resumable checkpoints kept on disk."})
+    evaluate_every: int = field(default=1000, metadata={"help": "Steps between validation runs."})
+    log_every: int = field(default=20, metadata={"help": "Steps between TensorBoard logs."})
+    seed: int = field(default=0, metadata={"help": "Seeds initialisation, data and query sampling."})
+    num_threads: Optional[int] = field(default=None, metadata={"help": "torch CPU threads per process."})

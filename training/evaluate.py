@@ -1,0 +1,76 @@
+"""One command for the paper's Table 1 and Fig. 3 on a frozen split.
+
+    python -m training.evaluate --model proposed=runs/small-proposed/best \
+        --model baseline1=runs/small-baseline1/best --model baseline2=runs/small-baseline2/best \
+        --data-dir data/builtin --split test --output-dir results/builtin
+
+Writes `results.json`, `results.md` (Table 1 and the Fig. 3 sweep as markdown) and
+`fig3_sweep.png`.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from modeling_qrtse import QrtseModel
+from modeling_qrtse.summary import count_parameters, macs_per_second
+
+from .data_loading import frozen_examples
+from .evaluation import ORACLE, PAPER_THRESHOLDS, SWEEP_CONDITIONS, TABLE_CONDITIONS, evaluate_model
+from .report import plot_sweep, results_markdown
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", required=True, metavar="NAME=PATH", help="a system to evaluate")
+    parser.add_argument("--data-dir", required=True, help="output folder of training.build_dataset")
+    parser.add_argument("--split", default="test", choices=["validation", "test"])
+    parser.add_argument("--num-mixtures", type=int, default=None, help="first N mixtures (default: all)")
+    parser.add_argument("--thresholds", type=float, nargs="+", default=list(PAPER_THRESHOLDS))
+    parser.add_argument("--seed", type=int, default=0, help="seeds the inactive classes added to queries")
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--num-threads", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def evaluate_system(path: str, args) -> dict:
+    model = QrtseModel.from_pretrained(path).eval()
+    examples = frozen_examples(args.data_dir, args.split, limit=args.num_mixtures)
+    with tqdm(desc=Path(path).name, total=args.num_mixtures) as bar:
+        summary = evaluate_model(
+            model, examples, TABLE_CONDITIONS + SWEEP_CONDITIONS, tuple(args.thresholds), args.seed, progress=bar
+        )
+    summary["parameters_m"] = count_parameters(model) / 1e6
+    summary["gmacs_per_second"] = macs_per_second(model) / 1e9
+    summary["has_classifier"] = model.classifier is not None
+    return summary
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.num_threads:
+        import torch
+
+        torch.set_num_threads(args.num_threads)
+    systems = dict(item.split("=", 1) for item in args.model)
+    results = {
+        "split": args.split,
+        "data_dir": args.data_dir,
+        "seed": args.seed,
+        "thresholds": args.thresholds,
+        "oracle": ORACLE,
+        "systems": {name: evaluate_system(path, args) | {"path": path} for name, path in systems.items()},
+    }
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    (output_dir / "results.md").write_text(results_markdown(results))
+    plot_sweep(results, output_dir / "fig3_sweep.png")
+    print(results_markdown(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Train one of the paper's three systems (Section 4.1) with Accelerate.
+
+    python -m training.train training/configs/small-cpu.json [--max_steps 100 ...]
+    accelerate launch --multi_gpu --num_processes 2 ... -m training.train CONFIG.json   # see README
+
+Arguments are the dataclasses in `training.arguments`, from a JSON file and/or the command
+line (the command line wins). A run resumes from the newest checkpoint in its output folder.
+"""
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator, DistributedDataParallelKwargs
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+from transformers import HfArgumentParser, get_cosine_schedule_with_warmup
+
+from modeling_qrtse import QrtseConfig, QrtseModel
+
+from .arguments import DataArguments, ModelArguments, TrainArguments
+from .checkpoints import TrainingProgress, latest_checkpoint, save_checkpoint
+from .data_loading import class_names, training_batches
+from .systems import get_system
+from .training_queries import build_training_batch, random_crop
+from .validation import validate
+
+
+def parse_arguments(argv=None) -> tuple:
+    parser = HfArgumentParser((ModelArguments, DataArguments, TrainArguments))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].endswith(".json"):
+        defaults = json.loads(Path(argv.pop(0)).read_text())
+        parser.set_defaults(**defaults)
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def build_model(model_args: ModelArguments, labels: list) -> QrtseModel:
+    system = get_system(model_args.system)
+    if model_args.init_from:
+        return QrtseModel.from_pretrained(model_args.init_from)
+    config = QrtseConfig.from_preset(
+        model_args.preset, use_classifier=system.use_classifier, id2label=dict(enumerate(labels))
+    )
+    return QrtseModel(config)
+
+
+def train_step(model, batch, optimizer, scheduler, accelerator, max_grad_norm: float) -> dict:
+    """One optimizer step on a batch with `query` and `target_values` already built."""
+    model.train()
+    with accelerator.autocast():
+        output = model(
+            batch["input_values"],
+            batch["query"],
+            threshold=0.0,  # training is FMQ only: no refinement (Section 3.3)
+            target_values=batch["target_values"],
+            presence_labels=batch["presence"],
+        )
+    accelerator.backward(output.loss)
+    if max_grad_norm > 0:
+        accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    logs = {"loss": output.loss.detach(), "loss_tse": output.extraction_loss.detach()}
+    if output.classification_loss is not None:
+        logs["loss_cls"] = output.classification_loss.detach()
+    return {name: accelerator.reduce(value, "mean").item() for name, value in logs.items()}
+
+
+def prepare_batch(raw_batch: dict, num_labels: int, step: int, process: int, args, inactive_fraction: float, device) -> dict:
+    """Crop and draw queries with a generator seeded by (seed, step, process), so a resumed run
+    draws exactly what the uninterrupted run drew."""
+    generator = torch.Generator().manual_seed(args[0].seed * 1_000_003 + step * 97 + process)
+    batch = random_crop(raw_batch, args[1], generator)
+    batch.update(build_training_batch(batch, num_labels, generator, inactive_fraction))
+    return {key: value.to(device) for key, value in batch.items() if torch.is_tensor(value)}
+
+
+def main(argv=None) -> dict:
+    model_args, data_args, train_args = parse_arguments(argv)
+    if train_args.num_threads:
+        torch.set_num_threads(train_args.num_threads)
+    system = get_system(model_args.system)
+    output_dir = Path(train_args.output_dir)
+    accelerator = Accelerator(
+        mixed_precision=train_args.mixed_precision,
+        log_with="tensorboard",
+        project_dir=str(output_dir),
+        step_scheduler_with_optimizer=False,
+        # Each TCN's last residual conv feeds nothing (kept for the paper's parameter count).
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
+    set_seed(train_args.seed)
+    labels = class_names(data_args.data_dir)
+    model = build_model(model_args, labels)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_args.learning_rate)
+    total_steps = train_args.epochs * train_args.steps_per_epoch
+    scheduler = get_cosine_schedule_with_warmup(
+        optimizer, round(train_args.warmup_epochs * train_args.steps_per_epoch), total_steps
+    )
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    progress = TrainingProgress()
+    accelerator.register_for_checkpointing(progress)
+    resume_from = latest_checkpoint(output_dir)
+    if resume_from is not None:
+        accelerator.load_state(str(resume_from))
+        accelerator.print(f"resumed from {resume_from} at step {progress.step}")
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "training_args.json").write_text(
+            json.dumps(
+                {
+                    "model": vars(model_args),
+                    "data": vars(data_args),
+                    "train": vars(train_args),
+                    "num_processes": accelerator.num_processes,
+                },
+                indent=2,
+            )
+        )
+    accelerator.init_trackers("tensorboard")
+
+    last_step = min(total_steps, train_args.max_steps or total_steps)
+    inactive_fraction = data_args.inactive_fraction if system.inactive_samples else 0.0
+    segment = round(data_args.segment_seconds * accelerator.unwrap_model(model).config.sampling_rate)
+    num_labels = len(labels)
+    bar = tqdm(total=last_step, initial=progress.step, disable=not accelerator.is_local_main_process, desc="train")
+    while progress.step < last_step:
+        epoch, done_in_epoch = divmod(progress.step, train_args.steps_per_epoch)
+        batches = training_batches(data_args, train_args, epoch, accelerator, skip=done_in_epoch)
+        for raw_batch in batches:
+            batch = prepare_batch(
+                raw_batch, num_labels, progress.step, accelerator.process_index,
+                (train_args, segment), inactive_fraction, accelerator.device,
+            )
+            logs = train_step(model, batch, optimizer, scheduler, accelerator, train_args.max_grad_norm)
+            progress.step += 1
+            progress.record_loss(logs["loss"])
+            bar.update(1)
+            bar.set_postfix(loss=f"{logs['loss']:.2f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
+            if progress.step % train_args.log_every == 0:
+                accelerator.log({f"train/{k}": v for k, v in logs.items()} | {"train/lr": scheduler.get_last_lr()[0]}, step=progress.step)
+            if progress.step % train_args.evaluate_every == 0 or progress.step == last_step:
+                scores = validate(accelerator.unwrap_model(model), data_args, accelerator)
+                accelerator.log({f"validation/{k}": v for k, v in scores.items()}, step=progress.step)
+                progress.consider_best(scores["snri_fmq"], accelerator, model, output_dir)
+            if progress.step % train_args.checkpoint_every == 0 or progress.step == last_step:
+                save_checkpoint(accelerator, output_dir, progress.step, train_args.keep_checkpoints)
+            if progress.step >= last_step or progress.step % train_args.steps_per_epoch == 0:
+                break
+    bar.close()
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        accelerator.unwrap_model(model).save_pretrained(output_dir / "final")
+        (output_dir / "loss_history.json").write_text(json.dumps(progress.losses))
+    accelerator.end_training()
+    return {"step": progress.step, "losses": progress.losses, "best": progress.best_score}
+
+
+if __name__ == "__main__":
+    main()
