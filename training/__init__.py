@@ -1,0 +1,1 @@
+"""Training-side code of qrtse: data (mixture builder, clip sources, queries) and the training loop."""

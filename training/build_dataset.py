@@ -1,0 +1,181 @@
+"""Build clip pools and frozen validation/test mixtures (paper Section 4.1).
+
+    python -m training.build_dataset --source builtin --output data/builtin
+    python -m training.build_dataset --source fsd-tau --fsd-root FSD --tau-root TAU --output data/fsd-tau
+    python -m training.build_dataset --source folder --foreground-root my_sounds --background-root my_noise \\
+        --output data/mine
+
+Writes `<output>/clips` (clip pools; the train pool feeds dynamic mixing), `<output>/mixtures`
+(save_to_disk) and `<output>/data/*.parquet` (frozen splits), `<output>/README.md` (dataset
+card) and `<output>/build_info.json`. Arguments can also come from a JSON file
+(`python -m training.build_dataset args.json`).
+"""
+
+import json
+import logging
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .arrow_io import stable_fingerprint
+from .clip_dataset import build_clip_dataset, load_clip_pools
+from .dataset_card import dataset_card
+from .frozen_split import iter_mixture_examples, save_frozen_splits
+from .mixing import MixingConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildArguments:
+    source: str = field(default="builtin", metadata={"help": "builtin, fsd-tau or folder."})
+    output: str = field(default="data/builtin", metadata={"help": "Output folder."})
+    num_train: int = field(default=50000, metadata={"help": "Training mixtures per epoch (dynamic mixing)."})
+    num_validation: int = field(default=5000, metadata={"help": "Frozen validation mixtures (paper: 5k)."})
+    num_test: int = field(default=10000, metadata={"help": "Frozen test mixtures (paper: 10k)."})
+    seed: int = field(default=0, metadata={"help": "Seeds clip splits, built-in renders and mixtures."})
+    num_workers: int = field(default=1, metadata={"help": "Processes rendering frozen mixtures."})
+    reuse_clips: bool = field(default=False, metadata={"help": "Keep an existing <output>/clips."})
+    no_progress: bool = field(default=False, metadata={"help": "Hide progress bars."})
+
+
+@dataclass
+class MixingArguments:
+    min_sources: int = field(default=3, metadata={"help": "Fewest foreground classes per mixture."})
+    max_sources: int = field(default=5, metadata={"help": "Most foreground classes per mixture (= stem slots)."})
+    snr_low: float = field(default=15.0, metadata={"help": "Lowest per-event SNR (dB) against the background."})
+    snr_high: float = field(default=25.0, metadata={"help": "Highest per-event SNR (dB)."})
+    duration_s: float = field(default=6.0, metadata={"help": "Mixture length in seconds."})
+
+    def config(self) -> MixingConfig:
+        return MixingConfig(
+            duration_s=self.duration_s,
+            min_sources=self.min_sources,
+            max_sources=self.max_sources,
+            snr_db_range=(self.snr_low, self.snr_high),
+        )
+
+
+@dataclass
+class SourceArguments:
+    # builtin
+    clips_per_class_train: int = field(default=200, metadata={"help": "builtin: train clips per class."})
+    clips_per_class_validation: int = field(default=30, metadata={"help": "builtin: validation clips/class."})
+    clips_per_class_test: int = field(default=50, metadata={"help": "builtin: test clips per class."})
+    backgrounds_train: int = field(default=200, metadata={"help": "builtin: train backgrounds."})
+    backgrounds_validation: int = field(default=30, metadata={"help": "builtin: validation backgrounds."})
+    backgrounds_test: int = field(default=50, metadata={"help": "builtin: test backgrounds."})
+    background_seconds: float = field(default=10.0, metadata={"help": "builtin: background length (s)."})
+    include_stand_ins: bool = field(default=False, metadata={"help": "builtin: add weak stand-in classes."})
+    # fsd-tau
+    fsd_root: Optional[str] = field(default=None, metadata={"help": "fsd-tau: holds FSDKaggle2018.audio_train/..."})
+    tau_root: Optional[str] = field(default=None, metadata={"help": "fsd-tau: the TAU 2019 development folder."})
+    manually_verified_only: bool = field(default=False, metadata={"help": "fsd-tau: only verified FSD labels."})
+    # folder
+    foreground_root: Optional[str] = field(default=None, metadata={"help": "folder: <root>/<label>/*.wav..."})
+    foreground_hf_dataset: Optional[str] = field(default=None, metadata={"help": "folder: HF dataset id/path."})
+    audio_column: str = field(default="audio", metadata={"help": "folder + HF dataset: audio column."})
+    label_column: str = field(default="label", metadata={"help": "folder + HF dataset: label column."})
+    background_root: Optional[str] = field(default=None, metadata={"help": "folder: background audio files."})
+    # fsd-tau and folder
+    validation_fraction: float = field(default=0.1, metadata={"help": "Held-out share for validation."})
+    test_fraction: float = field(default=0.1, metadata={"help": "folder: held-out share for test."})
+
+
+def make_source(build: BuildArguments, args: SourceArguments):
+    """The `ClipSource` named by `build.source`; imports only what that source needs."""
+    def require(**values):
+        missing = [f"--{name.replace('_', '-')}" for name, value in values.items() if not value]
+        if missing:
+            raise SystemExit(f"--source {build.source} needs {' and '.join(missing)}")
+
+    if build.source == "builtin":
+        from .sources.builtin import BuiltinSource
+
+        return BuiltinSource(
+            clips_per_class={
+                "train": args.clips_per_class_train,
+                "validation": args.clips_per_class_validation,
+                "test": args.clips_per_class_test,
+            },
+            backgrounds_per_split={
+                "train": args.backgrounds_train,
+                "validation": args.backgrounds_validation,
+                "test": args.backgrounds_test,
+            },
+            background_seconds=args.background_seconds,
+            include_stand_ins=args.include_stand_ins,
+            seed=build.seed,
+        )
+    if build.source == "fsd-tau":
+        from .sources.fsd_tau import FsdTauSource
+
+        require(fsd_root=args.fsd_root, tau_root=args.tau_root)
+        return FsdTauSource(
+            args.fsd_root, args.tau_root, args.validation_fraction, args.manually_verified_only, seed=build.seed
+        )
+    if build.source == "folder":
+        from .sources.folder import HuggingFaceDatasetSource, LabelledFolderSource
+
+        require(background_root=args.background_root)
+        fractions = dict(
+            validation_fraction=args.validation_fraction, test_fraction=args.test_fraction, seed=build.seed
+        )
+        if args.foreground_hf_dataset:
+            return HuggingFaceDatasetSource(
+                args.foreground_hf_dataset, args.background_root, args.audio_column, args.label_column, **fractions
+            )
+        require(foreground_root=args.foreground_root)
+        return LabelledFolderSource(args.foreground_root, args.background_root, **fractions)
+    raise SystemExit(f"unknown --source {build.source!r}: choose builtin, fsd-tau or folder")
+
+
+def build(build: BuildArguments, mixing: MixingArguments, source_args: SourceArguments) -> Path:
+    """Run the whole build; returns the output folder."""
+    output, config, progress = Path(build.output), mixing.config(), not build.no_progress
+    source = make_source(build, source_args)
+    fingerprint = stable_fingerprint(asdict(build), asdict(mixing), asdict(source_args))
+    clips_dir = output / "clips"
+    if not (build.reuse_clips and (clips_dir / "dataset_dict.json").is_file()):
+        clips_fingerprint = stable_fingerprint(asdict(source_args), build.seed)
+        build_clip_dataset(source, clips_dir, fingerprint=clips_fingerprint, progress=progress)
+    split_sizes = {"validation": build.num_validation, "test": build.num_test}
+    examples = {}
+    for split, size in split_sizes.items():
+        foreground, background, class_names = load_clip_pools(clips_dir, split)
+        if tuple(class_names) != tuple(source.class_names):
+            raise ValueError(f"{clips_dir} was built with other classes; rebuild without --reuse-clips")
+        examples[split] = iter_mixture_examples(
+            split, size, build.seed, foreground, background, class_names, config, build.num_workers, progress
+        )
+    save_frozen_splits(examples, source.class_names, output, fingerprint, config)
+    (output / "README.md").write_text(dataset_card(source, split_sizes, build.num_train, build.seed, config, output))
+    info = {
+        "source": source.name,
+        "class_names": list(source.class_names),
+        "sample_rate": config.sample_rate,
+        "train_mixtures_per_epoch": build.num_train,
+        "mixing": asdict(config),
+        "arguments": {**asdict(build), **asdict(mixing), **asdict(source_args)},
+    }
+    (output / "build_info.json").write_text(json.dumps(info, indent=2) + "\n")
+    return output
+
+
+def main(argv=None):
+    from transformers import HfArgumentParser
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = HfArgumentParser((BuildArguments, MixingArguments, SourceArguments))
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        arguments = parser.parse_json_file(argv[0])
+    else:
+        arguments = parser.parse_args_into_dataclasses(argv)
+    output = build(*arguments)
+    print(f"Built {output}: clips/, mixtures/, data/*.parquet, README.md")
+
+
+if __name__ == "__main__":
+    main()
