@@ -1,0 +1,31 @@
+import json
+
+import pytest
+
+from training.evaluation import SWEEP_CONDITIONS
+from training.select_threshold import choose_threshold, main
+
+
+def results_with(means: dict, split="validation") -> dict:
+    scores = {f"{c.name}|{theta}": value for theta, value in means.items() for c in SWEEP_CONDITIONS}
+    return {"split": split, "thresholds": list(means), "systems": {"proposed": {"scores": scores}}}
+
+
+def test_highest_mean_wins_and_ties_go_to_the_smaller_theta():
+    assert choose_threshold(results_with({0.0: 5.0, 0.1: 7.0, 0.2: 6.0})["systems"]["proposed"], [0.0, 0.1, 0.2])[0] == 0.1
+    assert choose_threshold(results_with({0.05: 7.0, 0.1: 7.0})["systems"]["proposed"], [0.05, 0.1])[0] == 0.05
+
+
+def test_refuses_test_split_results(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results_with({0.1: 1.0}, split="test")))
+    with pytest.raises(ValueError, match="validation split"):
+        main([str(path)])
+
+
+def test_writes_the_threshold_into_the_model_config(tiny_model, tmp_path):
+    tiny_model.save_pretrained(tmp_path / "model")
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results_with({0.0: 1.0, 0.15: 2.0})))
+    assert main([str(path), "--model", str(tmp_path / "model")]) == 0.15
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["refinement_threshold"] == 0.15

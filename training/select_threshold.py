@@ -1,0 +1,54 @@
+"""Choose the refinement threshold theta on the validation split (never on test) and store it
+as the model's default (`config.refinement_threshold`).
+
+    python -m training.evaluate --model proposed=runs/small-proposed/best --split validation \
+        --data-dir data/builtin --output-dir results/validation
+    python -m training.select_threshold results/validation/results.json --system proposed \
+        --model runs/small-proposed/best
+
+Criterion: the theta with the highest mean SNRi over FMQ (1:0) and the PMQ sweep (1:1 ... 1:5),
+i.e. robustness over every query condition with an active target; ties go to the smaller
+theta (fewer false negatives, Section 3.2).
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from modeling_qrtse import QrtseConfig
+
+from .evaluation import SWEEP_CONDITIONS
+
+
+def choose_threshold(system_results: dict, thresholds) -> tuple:
+    """(best theta, {theta: criterion}) from one system's entry in results.json."""
+    scores = system_results["scores"]
+    criterion = {
+        theta: sum(scores[f"{c.name}|{theta}"] for c in SWEEP_CONDITIONS) / len(SWEEP_CONDITIONS)
+        for theta in sorted(thresholds)
+    }
+    best = max(criterion, key=lambda theta: (round(criterion[theta], 6), -theta))
+    return best, criterion
+
+
+def main(argv=None) -> float:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", help="results.json of training.evaluate on the validation split")
+    parser.add_argument("--system", default="proposed")
+    parser.add_argument("--model", help="model folder whose config.json gets the chosen threshold")
+    args = parser.parse_args(argv)
+    results = json.loads(Path(args.results).read_text())
+    if results["split"] != "validation":
+        raise ValueError(f"theta must be chosen on the validation split, got results for {results['split']!r}")
+    best, criterion = choose_threshold(results["systems"][args.system], results["thresholds"])
+    for theta, value in criterion.items():
+        print(f"theta = {theta:.2f}: mean SNRi over 1:0 ... 1:5 = {value:.2f} dB{'  <- chosen' if theta == best else ''}")
+    if args.model:
+        config = QrtseConfig.from_pretrained(args.model)
+        config.refinement_threshold = best
+        config.save_pretrained(args.model)
+    return best
+
+
+if __name__ == "__main__":
+    main()
