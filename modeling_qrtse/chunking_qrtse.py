@@ -34,13 +34,14 @@ class Chunk:
     is_last: bool
 
 
-def context_samples(config) -> int:
+def context_samples(config, crossfade: int = 0) -> int:
     """Context per side that makes chunked extraction equal one-pass extraction: an output sample
     depends on frames within half the receptive field of the frames that cover it, and each frame
-    reads one window of samples. Rounded up to whole hops, plus one hop of margin."""
+    reads one window of samples. The crossfade reaches `crossfade / 2` past the core, so that is
+    added too. Rounded up to whole hops, plus one hop of margin."""
     half_field = (config.receptive_field_frames - 1) // 2
-    hops = half_field + math.ceil(config.window_samples / config.hop_samples) + 1
-    return hops * config.hop_samples
+    reach = (half_field + 1) * config.hop_samples + config.window_samples + math.ceil(crossfade / 2)
+    return math.ceil(reach / config.hop_samples) * config.hop_samples
 
 
 def plan_chunks(num_samples: int, chunk_samples: int, context: int, hop: int) -> list:

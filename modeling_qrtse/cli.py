@@ -4,6 +4,8 @@ import argparse
 import json
 import sys
 
+from .cli_extract import add_classes_command, add_extract_command
+
 
 def add_summary_command(subparsers) -> None:
     parser = subparsers.add_parser("summary", help="parameter counts and MACs per second of audio")
@@ -24,7 +26,7 @@ def run_summary(args) -> int:
     return 0
 
 
-SUBCOMMANDS = [add_summary_command]
+SUBCOMMANDS = [add_summary_command, add_extract_command, add_classes_command]
 
 
 def main(argv=None) -> int:

@@ -79,9 +79,11 @@ class TargetSoundExtractionPipeline(Pipeline):
             (overlap-save), and neighbours are joined by a 50 ms crossfade. 0 processes the whole
             input in one pass (memory grows with its length).
         context_s (`float`, defaults to the model's exact context): extra audio per side of each
-            chunk. The default (half the receptive field plus one encoder window) makes chunked
-            extraction equal one-pass extraction up to float rounding (for cLN models; gLN models
-            normalise over the whole input, so chunks are an approximation there).
+            chunk. The default (half the receptive field, one encoder window and half the
+            crossfade; 0.5 s for the small preset, 2.6 s for the paper's) makes chunked extraction
+            equal one-pass extraction up to float rounding (for cLN models; gLN models normalise
+            over the whole input, so chunks are an approximation there). Less context is faster
+            and approximate; the crossfade then hides the small jumps at chunk borders.
         return_probabilities (`bool`, defaults to False): also return frame-level probabilities.
         output_sampling_rate (`None`, `"input"` or `int`, defaults to None): rate of the returned
             audio. None returns the model rate, which carries all the bandwidth the model
@@ -118,6 +120,21 @@ class TargetSoundExtractionPipeline(Pipeline):
             # A datasets.Dataset is not a torch Dataset: feed it as a generator so results stream.
             inputs = (row for row in inputs)
         return super().__call__(inputs, **kwargs)
+
+    def save_pretrained(self, save_directory, **kwargs):
+        """Save model, feature extractor and this pipeline's code (`custom_pipelines` in
+        config.json), so `pipeline(model=folder_or_repo, trust_remote_code=True)` works without
+        the package. The registry's default model is a folder of this installation, meaningless
+        anywhere else, so it is left out of the saved task description."""
+        registered = getattr(type(self), "_registered_impl", None)
+        if registered:
+            self._registered_impl = {
+                task: {key: value for key, value in info.items() if key != "default"} for task, info in registered.items()
+            }
+        try:
+            super().save_pretrained(save_directory, **kwargs)
+        finally:
+            self.__dict__.pop("_registered_impl", None)
 
     def _sanitize_parameters(
         self,
@@ -224,8 +241,8 @@ class TargetSoundExtractionPipeline(Pipeline):
 
         rate, hop, num_samples = config.sampling_rate, config.hop_samples, waveform.shape[-1]
         chunk_samples = round(chunk_length_s * rate) if chunk_length_s > 0 else num_samples
-        context = context_samples(config) if context_s is None else round(context_s * rate)
         crossfade = min(round(CROSSFADE_S * rate), chunk_samples // 2)
+        context = context_samples(config, crossfade) if context_s is None else round(context_s * rate)
         plan = plan_chunks(num_samples, chunk_samples, context, hop)
         if refinement == "chunk" and len(plan) > 1:
             return self._extract_refining_per_chunk(model_inputs, plan, waveform, lengths, threshold, refine, crossfade, return_probabilities)

@@ -1,0 +1,187 @@
+"""`qrtse extract` and `qrtse classes`: the pipeline from the command line."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+
+def add_extract_command(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "extract",
+        help="extract the sounds a query names from a mixture (context-aware query refinement)",
+        description="Extract target sounds from MIXTURE. Prints the classes the model detects and the "
+        "refined query (eq. 7: queried classes detected with p < threshold are dropped), and writes the "
+        "extracted audio at the model rate (16 kHz by default).",
+    )
+    parser.add_argument("mixture", nargs="?", help="audio file (wav, flac, ogg, mp3; any rate and channel count)")
+    parser.add_argument(
+        "--example", action="store_true",
+        help="use a built-in example mixture (trumpet, cat and typing over street noise; no dog), written "
+        "next to the output as <output>_mixture.wav",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the --example mixture")
+    parser.add_argument(
+        "-q", "--query", nargs="+", action="append", required=True, metavar="CLASS",
+        help="classes to extract together (names or indices, see `qrtse classes`); repeat --query to "
+        "extract several targets, written as <output>_1.wav, <output>_2.wav, ...",
+    )
+    parser.add_argument("-o", "--output", default="extracted.wav", help="output audio file (default: extracted.wav)")
+    parser.add_argument("--model", help="saved model folder or Hub id (default: the embedded checkpoint)")
+    parser.add_argument("--threshold", type=float, help="refinement threshold theta (default: the model's, 0.1)")
+    parser.add_argument("--no-refine", action="store_true", help="use the query as given (no refinement)")
+    parser.add_argument("--oracle", nargs="*", metavar="CLASS", help="refine with these known-present classes")
+    parser.add_argument(
+        "--refinement", choices=("file", "chunk"), default="file",
+        help="decide the refined query once per file (default) or per chunk of --chunk-length seconds",
+    )
+    parser.add_argument("--chunk-length", type=float, help="chunk length in seconds (default 30; 0 = one pass)")
+    parser.add_argument("--keep-rate", action="store_true", help="write the output at the input's sample rate")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
+    parser.set_defaults(handler=run_extract)
+
+
+def add_classes_command(subparsers) -> None:
+    parser = subparsers.add_parser("classes", help="list the classes a model can extract")
+    parser.add_argument("--model", help="saved model folder or Hub id (default: the embedded checkpoint)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+    parser.set_defaults(handler=run_classes)
+
+
+def resolve_model(model) -> str:
+    """`model`, or the embedded default checkpoint with a clear error when it is missing."""
+    if model:
+        return model
+    from .default_checkpoint import default_model_available, default_model_path
+
+    if not default_model_available():
+        raise ValueError(
+            f"the embedded default model is not in this installation ({default_model_path()}); pass --model "
+            "with a saved model folder or Hub id"
+        )
+    return str(default_model_path())
+
+
+def load_pipeline(model=None):
+    """The target-sound-extraction pipeline for a model folder / Hub id (default: embedded checkpoint).
+    The package's own classes are used, so no remote code is executed."""
+    from transformers import pipeline
+    from transformers.utils import logging
+
+    from .pipeline_qrtse import TASK, TargetSoundExtractionPipeline
+
+    logging.disable_progress_bar()  # keep the command's output to what it found
+    return pipeline(TASK, model=resolve_model(model), pipeline_class=TargetSoundExtractionPipeline)
+
+
+def output_paths(output: str, count: int) -> list:
+    path = Path(output)
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}_{k + 1}{path.suffix}") for k in range(count)]
+
+
+def write_audio(path: Path, audio, sampling_rate: int) -> None:
+    """16-bit PCM (what every player reads); samples beyond full scale are clipped, with a warning."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 1.0:
+        print(f"warning: {path} peaks at {peak:.2f}; clipped to full scale", file=sys.stderr)
+    soundfile.write(str(path), np.clip(audio, -1.0, 1.0), sampling_rate, subtype="PCM_16")
+
+
+def run_extract(args) -> int:
+    if bool(args.mixture) == bool(args.example):
+        raise ValueError("give either a MIXTURE file or --example")
+    queries = args.query
+    extractor = load_pipeline(args.model)
+    from .query_qrtse import parse_query
+
+    parse_query(queries, extractor.model.config.label2id)  # bad labels fail before any work
+    inputs, example_path = args.mixture, None
+    if args.example:
+        from .examples import example_mixture
+
+        mixture, rate, classes = example_mixture(args.seed)
+        inputs = {"array": mixture, "sampling_rate": rate}
+        output = Path(args.output)
+        example_path = output.with_name(f"{output.stem}_mixture{output.suffix}")
+        write_audio(example_path, mixture, rate)
+    options = {"refinement": args.refinement, "refine": not args.no_refine}
+    if args.threshold is not None:
+        options["threshold"] = args.threshold
+    if args.oracle is not None:
+        options["oracle_classes"] = args.oracle
+    if args.chunk_length is not None:
+        options["chunk_length_s"] = args.chunk_length
+    if args.keep_rate:
+        options["output_sampling_rate"] = "input"
+    try:
+        results = extractor(inputs, query=queries if len(queries) > 1 else queries[0], **options)
+    except OSError as error:  # a missing file: report it like any other bad input
+        raise ValueError(str(error)) from error
+    results = results if isinstance(results, list) else [results]
+    paths = output_paths(args.output, len(results))
+    for result, path in zip(results, paths):
+        write_audio(path, result["audio"], result["sampling_rate"])
+
+    threshold = extractor.model.config.refinement_threshold if args.threshold is None else args.threshold
+    summary = {
+        "mixture": str(example_path or args.mixture),
+        "example_classes": classes if args.example else None,
+        "threshold": None if args.no_refine else threshold,
+        "class_probabilities": results[0]["class_probabilities"],
+        "targets": [
+            {
+                "query": r["query"],
+                "refined_query": r["refined_query"],
+                "chunks": r.get("chunks"),
+                "output": str(p),
+                "sampling_rate": r["sampling_rate"],
+            }
+            for r, p in zip(results, paths)
+        ],
+    }
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary, results))
+    return 0
+
+
+def format_summary(summary: dict, results: list, top: int = 5) -> str:
+    lines = [f"mixture: {summary['mixture']}"]
+    if summary["example_classes"]:
+        lines.append(f"  (example: {', '.join(summary['example_classes'])} over an urban background)")
+    probabilities = summary["class_probabilities"]
+    threshold = summary["threshold"]
+    if probabilities is None:
+        lines.append("detected classes: (this model has no classifier)")
+    else:
+        cutoff = threshold if threshold is not None else 0.5
+        detected = [(label, p) for label, p in probabilities.items() if p >= cutoff]
+        lines.append(f"detected classes (p >= {cutoff:g}):" + ("" if detected else " none"))
+        lines += [f"  {label:<24} {p:.3f}" for label, p in detected[:top]]
+        if len(detected) > top:
+            lines.append(f"  ... and {len(detected) - top} more")
+    for target, result in zip(summary["targets"], results):
+        lines.append("query:         " + ", ".join(target["query"]))
+        removed = [label for label in target["query"] if label not in target["refined_query"]]
+        refined = ", ".join(target["refined_query"]) or "(none: no queried class detected)"
+        if removed and probabilities is not None:
+            refined += "   removed: " + ", ".join(f"{label} (p = {probabilities[label]:.3f})" for label in removed)
+        lines.append("refined query: " + refined)
+        for chunk in target["chunks"] or []:
+            kept = ", ".join(chunk["refined_query"]) or "(none)"
+            lines.append(f"  {chunk['start']:7.2f}-{chunk['end']:7.2f} s: {kept}")
+        seconds = len(result["audio"]) / target["sampling_rate"]
+        lines.append(f"wrote {target['output']} ({seconds:.2f} s at {target['sampling_rate']} Hz)")
+    return "\n".join(lines)
+
+
+def run_classes(args) -> int:
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(resolve_model(args.model))
+    labels = [config.id2label[index] for index in sorted(config.id2label)]
+    print(json.dumps(labels) if args.json else "\n".join(f"{index:3d}  {label}" for index, label in enumerate(labels)))
+    return 0
