@@ -165,6 +165,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if segments == ["agent-harnesses"]:  # huggingface_hub's user-agent registry: keep it empty
             self.send_json({"standardEnvVars": [], "harnesses": {}})
             return True
+        if segments == ["validate-yaml"] and method == "POST":
+            self.validate_yaml(json.loads(body).get("content", ""))
+            return True
         if segments[:1] == ["repos"] and method == "POST":
             self.require_token()
             return self.repos_action(segments[1:], json.loads(body or b"{}"))
@@ -228,6 +231,16 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         else:
             return False
         return True
+
+    def validate_yaml(self, content: str):
+        """The Hub checks a README's metadata before a commit: here, that the YAML block is closed."""
+        lines = content.splitlines()
+        if not lines or lines[0].strip() != "---":
+            self.send_json({"errors": [], "warnings": [{"message": "empty or missing yaml metadata in repo card"}]})
+        elif "---" not in (line.strip() for line in lines[1:]):
+            self.send_json({"errors": [{"message": "the YAML metadata block is not closed by '---'"}]}, 400)
+        else:
+            self.send_json({"errors": [], "warnings": []})
 
     def readme(self, commit) -> bytes:
         entry = commit.files.get("README.md")

@@ -1,0 +1,77 @@
+"""Publish the frozen evaluation splits of a build as a Hub dataset repository.
+
+    python -m hub.push_dataset --build data/builtin --repo-id user/qrtse-builtin-mixtures [--splits test]
+
+The splits come from `training.build_dataset`'s output (`<build>/mixtures`), the card from its
+README.md (adapted by `hub.dataset_card_publish`). When the build's source does not allow
+redistributing rendered audio (FSDKaggle2018 + TAU: TAU is non-commercial), or the source is not
+recorded, only the recipes are published (`training.frozen_split.recipes_only`); `--recipes-only`
+forces that for any build. Load it back with `datasets.load_dataset("user/qrtse-builtin-mixtures")`.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from datasets import DatasetDict, load_from_disk
+from huggingface_hub import HfApi
+
+from training.frozen_split import load_frozen_split, recipes_only
+
+from .dataset_card_publish import published_card
+from .training_data import training_data
+
+FALLBACK_CARD = "---\nlicense: other\ntask_categories:\n- audio-to-audio\n---\n# qrtse mixtures\n\nBuilt by `training.build_dataset`.\n"
+
+
+def build_splits(build: Path) -> list:
+    """The frozen splits a build holds, in the builder's order."""
+    folder = build / "mixtures"
+    if not (folder / "dataset_dict.json").is_file():
+        raise FileNotFoundError(f"{build} has no frozen splits (mixtures/dataset_dict.json): build it with training.build_dataset")
+    return list(load_from_disk(str(folder)).keys())
+
+
+def publishes_audio(build: Path, force_recipes_only: bool = False) -> bool:
+    """Whether the rendered audio of `build` may be published (its source's licence allows it)."""
+    info_path = build / "build_info.json"
+    source = json.loads(info_path.read_text()).get("source") if info_path.is_file() else None
+    return not force_recipes_only and training_data(source).audio_redistributable
+
+
+def push_dataset(build, repo_id, splits=None, force_recipes_only=False, private=False) -> str:
+    """Upload the card, then the splits (datasets adds its `dataset_info` to the card). Returns the
+    repository URL."""
+    build = Path(build)
+    splits = splits or build_splits(build)
+    with_audio = publishes_audio(build, force_recipes_only)
+    datasets = DatasetDict()
+    for split in splits:
+        dataset = load_frozen_split(build, split)
+        datasets[split] = dataset if with_audio else recipes_only(dataset)
+    card_path = build / "README.md"
+    build_card = card_path.read_text() if card_path.is_file() else FALLBACK_CARD
+    card = published_card(build_card, repo_id, {s: len(d) for s, d in datasets.items()}, not with_audio)
+    api = HfApi()
+    url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    # The card goes first: push_to_hub keeps an existing card's text and merges its metadata into it.
+    api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id, repo_type="dataset",
+                    commit_message="Dataset card")
+    datasets.push_to_hub(repo_id, private=private, commit_message="Frozen evaluation splits" + ("" if with_audio else " (recipes only)"))
+    return str(url)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", required=True, help="output folder of training.build_dataset")
+    parser.add_argument("--repo-id", required=True, help="namespace/name of the dataset repository")
+    parser.add_argument("--splits", nargs="+", help="splits to publish (default: all frozen splits of the build)")
+    parser.add_argument("--recipes-only", action="store_true", help="publish recipes without audio, whatever the source")
+    parser.add_argument("--private", action="store_true", help="create the repository private")
+    args = parser.parse_args(argv)
+    url = push_dataset(args.build, args.repo_id, args.splits, args.recipes_only, args.private)
+    print(f"Published {args.repo_id}: {url}")
+
+
+if __name__ == "__main__":
+    main()
