@@ -105,8 +105,8 @@ class TargetSoundExtractionPipeline(Pipeline):
     empties (no queried class detected, the paper's FUQ case) gives the model's output for the
     zero query, strongly attenuated by training (Table 1), or exact zeros when
     `config.silence_empty_query`. With `batch_size > 1` shorter inputs are zero-padded to the
-    longest in the batch; within one context of their end their output can differ slightly from
-    `batch_size=1`, as with any padded batch.
+    longest in the batch and share its chunk grid; within one context of their end their output
+    can differ slightly from `batch_size=1`, as with any padded batch.
     """
 
     _load_processor = False
@@ -189,6 +189,8 @@ class TargetSoundExtractionPipeline(Pipeline):
             inputs = inputs["audio"]
         config = self.model.config
         audio, sampling_rate = load_audio(inputs, self.feature_extractor.sampling_rate)
+        if np.size(audio) == 0:  # before down-mixing, which cannot tell the axes of an empty array apart
+            raise ValueError("audio is empty")
         features = self.feature_extractor(
             audio, sampling_rate=sampling_rate, return_tensors="pt", return_attention_mask=True
         )

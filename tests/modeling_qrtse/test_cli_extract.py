@@ -1,0 +1,157 @@
+"""`qrtse extract` and `qrtse classes`, including the README's main-job command (`make demo`)."""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from pipeline_helpers import noise
+
+from modeling_qrtse import cli, default_checkpoint
+from modeling_qrtse.default_checkpoint import default_model_available
+from modeling_qrtse.examples import example_classes, example_mixture
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_COMMAND = "qrtse extract --example --query Trumpet Bark --threshold 0.1 -o outputs/extracted.wav"
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def mixture_file(tmp_path):
+    path = tmp_path / "mix.wav"
+    sf.write(path, noise(2.0, 44100, 2), 44100, subtype="PCM_16")
+    return path
+
+
+def test_makefile_demo_is_the_tested_command():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"\$\(BIN\)/" + re.escape(DEMO_COMMAND) + r"\s*$", makefile, re.M)
+    assert "make demo" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "model",
+    [
+        pytest.param(None, marks=pytest.mark.skipif(not default_model_available(), reason="embedded checkpoint not trained yet")),
+        "tiny",
+    ],
+)
+def test_readme_main_job_command(tiny_pipeline_folder, tmp_path, model):
+    """The exact `make demo` command (the console script, in a fresh process); with the embedded
+    default model once it exists, and with a tiny random model via --model meanwhile."""
+    argv = shlex.split(DEMO_COMMAND)
+    argv[0] = str(Path(sys.executable).with_name("qrtse"))
+    if model == "tiny":
+        argv += ["--model", str(tiny_pipeline_folder)]
+    result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    extracted, rate = sf.read(tmp_path / "outputs" / "extracted.wav")
+    mixture, mixture_rate = sf.read(tmp_path / "outputs" / "extracted_mixture.wav")
+    assert rate == mixture_rate == 16000 and len(extracted) == len(mixture) == 8 * 16000
+    assert np.isfinite(extracted).all()
+    assert "query:         Bark, Trumpet" in result.stdout and "refined query:" in result.stdout
+    if model is None:
+        # The example holds a trumpet and no dog: the trained model should refine the PMQ away.
+        assert re.search(r"refined query: Trumpet\b", result.stdout), result.stdout
+
+
+def test_extract_a_file(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
+    out = tmp_path / "out" / "target.wav"
+    code, stdout, _ = run(capsys, "extract", mixture_file, "--query", "Trumpet", "bark", "--model", tiny_pipeline_folder, "-o", out)
+    assert code == 0
+    audio, rate = sf.read(out)
+    assert rate == 16000 and len(audio) == 2 * 16000
+    assert "detected classes (p >= 0.1)" in stdout and "query:         Bark, Trumpet" in stdout and str(out) in stdout
+
+
+def test_json_summary_and_options(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
+    out = tmp_path / "target.flac"
+    code, stdout, _ = run(
+        capsys, "extract", mixture_file, "-q", "Trumpet", "Bark", "--model", tiny_pipeline_folder, "-o", out,
+        "--threshold", "1.0", "--keep-rate", "--refinement", "chunk", "--chunk-length", "0.5", "--json",
+    )
+    assert code == 0
+    summary = json.loads(stdout)
+    target = summary["targets"][0]
+    assert target["query"] == ["Bark", "Trumpet"] and target["refined_query"] == [] and len(target["chunks"]) == 4
+    assert summary["threshold"] == 1.0 and len(summary["class_probabilities"]) == 41
+    audio, rate = sf.read(out)
+    assert rate == 44100 and len(audio) == 2 * 44100
+
+
+def test_no_refine_and_oracle(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
+    base = ["extract", mixture_file, "-q", "Trumpet", "Bark", "--model", tiny_pipeline_folder, "-o", tmp_path / "o.wav", "--json"]
+    summary = json.loads(run(capsys, *base, "--threshold", "1.0", "--no-refine")[1])
+    assert summary["targets"][0]["refined_query"] == ["Bark", "Trumpet"] and summary["threshold"] is None
+    summary = json.loads(run(capsys, *base, "--oracle", "Bark", "Cello")[1])
+    assert summary["targets"][0]["refined_query"] == ["Bark"]
+
+
+def test_several_targets_are_numbered(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
+    code, stdout, _ = run(capsys, "extract", mixture_file, "-q", "Trumpet", "-q", "Bark", "Meow", "--model", tiny_pipeline_folder, "-o", tmp_path / "t.wav")
+    assert code == 0
+    assert (tmp_path / "t_1.wav").exists() and (tmp_path / "t_2.wav").exists() and not (tmp_path / "t.wav").exists()
+    assert "query:         Trumpet" in stdout and "query:         Bark, Meow" in stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["MIX", "-q", "dog"], "Unknown class 'dog'. Did you mean 'Bark'?"),
+        (["MIX", "-q", "Bark", "--threshold", "2"], "threshold"),
+        (["missing.wav", "-q", "Bark"], "not found: missing.wav"),
+        (["-q", "Bark"], "either a MIXTURE file or --example"),
+        (["MIX", "--example", "-q", "Bark"], "either a MIXTURE file or --example"),
+    ],
+)
+def test_errors_exit_2_with_a_message(capsys, mixture_file, tiny_pipeline_folder, tmp_path, argv, message):
+    argv = [str(mixture_file) if a == "MIX" else a for a in argv]
+    code, _, stderr = run(capsys, "extract", *argv, "--model", tiny_pipeline_folder, "-o", tmp_path / "x.wav")
+    assert code == 2 and message in stderr
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_unreadable_file(capsys, tiny_pipeline_folder, tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    code, _, stderr = run(capsys, "extract", bad, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", tmp_path / "x.wav")
+    assert code == 2 and "Could not decode" in stderr
+
+
+def test_missing_default_model_says_what_to_do(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(default_checkpoint, "default_model_path", lambda: tmp_path / "default_model")
+    code, _, stderr = run(capsys, "classes")
+    assert code == 2 and "--model" in stderr and "default_model" in stderr
+
+
+def test_classes(capsys, tiny_pipeline_folder):
+    code, stdout, _ = run(capsys, "classes", "--model", tiny_pipeline_folder)
+    assert code == 0
+    lines = stdout.splitlines()
+    assert len(lines) == 41 and lines[2].split() == ["2", "Bark"]
+    code, stdout, _ = run(capsys, "classes", "--model", tiny_pipeline_folder, "--json")
+    assert json.loads(stdout)[38] == "Trumpet"
+
+
+def test_example_mixture_is_seeded_and_has_no_dog():
+    pytest.importorskip("tinysoundfont", reason="the built-in corpus needs tinysoundfont (make setup)")
+    a, rate, classes = example_mixture(seed=0)
+    b, _, _ = example_mixture(seed=0)
+    c, _, _ = example_mixture(seed=1)
+    assert rate == 16000 and a.shape == (8 * 16000,) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert np.abs(a).max() == pytest.approx(0.8, abs=1e-6)
+    assert classes == example_classes() == ["Trumpet", "Meow", "Computer_keyboard"] and "Bark" not in classes
