@@ -44,3 +44,18 @@ def test_random_crop_keeps_mixture_and_stems_aligned():
     cropped = random_crop(batch, 40, torch.Generator().manual_seed(1))
     assert cropped["input_values"].shape[-1] == 40 and cropped["stems"].shape[-1] == 40
     assert torch.allclose(cropped["input_values"], cropped["stems"].sum(1))
+
+
+def test_classes_silent_in_the_crop_are_no_longer_present():
+    batch = make_batch()
+    batch["stems"][0, 0, :50] = 0  # class 4 sounds only in the second half
+    batch["stems"][0, 1, 50:] = 0  # class 7 only in the first half
+    batch["input_values"] = batch["stems"].sum(1)
+    for seed in range(10):
+        cropped = random_crop(batch, 50, torch.Generator().manual_seed(seed))
+        labels = cropped["stem_labels"][0]
+        audible = cropped["stems"][0].pow(2).sum(-1) > 0
+        assert bool((labels[~audible] == -1).all())
+        assert cropped["presence"][0].nonzero().flatten().tolist() == sorted(labels[labels >= 0].tolist())
+        out = build_training_batch(cropped, 12, torch.Generator().manual_seed(seed))
+        assert out["target_values"][0].pow(2).sum() > 0
