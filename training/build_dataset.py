@@ -135,7 +135,9 @@ def build(build: BuildArguments, mixing: MixingArguments, source_args: SourceArg
     """Run the whole build; returns the output folder."""
     output, config, progress = Path(build.output), mixing.config(), not build.no_progress
     source = make_source(build, source_args)
-    fingerprint = stable_fingerprint(asdict(build), asdict(mixing), asdict(source_args))
+    # What the data depends on: not where it is written, nor how fast.
+    content_args = {k: v for k, v in asdict(build).items() if k not in ("output", "num_workers", "no_progress", "reuse_clips")}
+    fingerprint = stable_fingerprint(content_args, asdict(mixing), asdict(source_args))
     clips_dir = output / "clips"
     if not (build.reuse_clips and (clips_dir / "dataset_dict.json").is_file()):
         clips_fingerprint = stable_fingerprint(asdict(source_args), build.seed)

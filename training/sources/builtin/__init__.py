@@ -126,7 +126,7 @@ class BuiltinSource(ClipSource):
             for index in range(self.backgrounds_per_split[split]):
                 key = [self.seed, code, len(FSD_KAGGLE_2018_LABELS), index]
                 rng = np.random.default_rng(key)
-                audio, components = urban_background(rng, self.background_samples, self.renderer, key + [1])
+                audio, components = urban_background(rng, self.background_samples, self.renderer)
                 provenance = "synthetic urban background: " + ", ".join(components)
                 yield Clip(f"builtin/background/{split}-{index:05d}", None, audio, provenance)
         else:

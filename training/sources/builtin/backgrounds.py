@@ -56,22 +56,27 @@ def vehicles(rng, n: int) -> np.ndarray:
     return _rms_normalise(out)
 
 
-def babble_track(seed, n: int) -> np.ndarray:
-    """4-6 espeak-ng voices talking with pauses, low-passed at ~3 kHz. Call it through
-    `babble.render_in_fresh_process` for reproducible output."""
-    rng = np.random.default_rng(seed)
+def crowd_babble(rng, n: int) -> np.ndarray:
+    """4-6 espeak-ng voices talking with pauses, low-passed at ~3 kHz."""
+    # About 2-4 s per sentence: enough sentences to fill the background; the rest go unused.
+    num_sentences = n // SAMPLE_RATE // 2 + 2
+    tracks = [
+        {
+            "voice": str(rng.choice(babble.VOICES)),
+            "rate_wpm": int(rng.integers(130, 220)),
+            "pitch": int(rng.integers(25, 75)),
+            "pitch_range": int(rng.integers(30, 80)),
+            "sentences": [babble.random_sentence(rng, int(rng.integers(4, 12))) for _ in range(num_sentences)],
+        }
+        for _ in range(int(rng.integers(4, 7)))
+    ]
     out = np.zeros(n)
-    for _ in range(int(rng.integers(4, 7))):
-        voice = str(rng.choice(babble.VOICES))
+    for track, (utterances, rate) in zip(tracks, babble.speak_voices(tracks)):
         position = int(rng.uniform(-1.0, 1.5) * SAMPLE_RATE)
         level = 10 ** (rng.uniform(-8, 0) / 20)
-        while position < n:
-            speech, rate = babble.speak(
-                babble.random_sentence(rng, int(rng.integers(4, 12))),
-                voice,
-                rate_wpm=int(rng.integers(130, 220)),
-                pitch=int(rng.integers(25, 75)),
-            )
+        for speech in utterances:
+            if position >= n:
+                break
             speech = resample(speech, rate, SAMPLE_RATE)
             start, stop = max(position, 0), min(position + len(speech), n)
             if stop > start:
@@ -105,16 +110,16 @@ def room_reverb(rng, x: np.ndarray) -> np.ndarray:
     return (1 - mix) * x + mix * _rms_normalise(wet) * np.sqrt(np.mean(x**2))
 
 
-def urban_background(rng, num_samples: int, renderer, seed) -> tuple:
+def urban_background(rng, num_samples: int, renderer) -> tuple:
     """`(audio, components)`: one background of `num_samples` at 16 kHz and the names of what
-    it contains. `seed` seeds the babble voices (spoken in a fresh process)."""
+    it contains."""
     chosen = [c for c in COMPONENTS if rng.random() < 0.5] or [str(rng.choice(COMPONENTS))]
     out = noise_floor(rng, num_samples) * 10 ** (rng.uniform(-15, 0) / 20)
     for component in chosen:
         if component == "vehicles":
             part = vehicles(rng, num_samples)
         elif component == "babble":
-            part = babble.render_in_fresh_process(babble_track, seed, num_samples)
+            part = crowd_babble(rng, num_samples)
         else:
             part = ambience(rng, num_samples, renderer)
         out += part * 10 ** (rng.uniform(-6, 0) / 20)

@@ -13,6 +13,7 @@ gain and spacing. The packages are located without being imported: both are inst
 `--no-deps` and their own imports would fail.
 """
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -106,6 +107,18 @@ def sequence(rng, units: list, count: int, gap_s: tuple, rate_range: tuple, gain
     return out
 
 
+def _distinct(units: list) -> list:
+    """Drop exact duplicates (keebsound ships some key sounds twice, e.g. CAPS and TAB), which
+    would otherwise land in two splits."""
+    seen, kept = set(), []
+    for unit in units:
+        digest = hashlib.sha1(unit.tobytes()).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            kept.append(unit)
+    return kept
+
+
 class RecordedClasses:
     """Clip generators for Bark, Meow and Computer_keyboard, with per-split material."""
 
@@ -117,7 +130,7 @@ class RecordedClasses:
             # Longest call first, so that training gets the longest (cat.mp3 has only two calls).
             calls = sorted(split_calls(self._read(animal_file(name))), key=len, reverse=True)
             self._units[label] = assign_to_splits(calls)
-        keys = [self._read(path) for path in keyboard_files()]
+        keys = _distinct([self._read(path) for path in keyboard_files()])
         # Interleave by a fixed shuffle so each split gets a mix of letters, digits and wide keys.
         order = np.random.default_rng(60).permutation(len(keys))
         self._units["Computer_keyboard"] = assign_to_splits([keys[i] for i in order])
