@@ -7,12 +7,15 @@ Shipped as remote code next to the model: flat sibling imports and torch/numpy/t
 import numpy as np
 import torch
 from transformers import Pipeline
+from transformers.utils import logging
 
 from .audio_inputs_qrtse import load_audio
 from .chunking_qrtse import StreamingPooling, context_samples, crossfade_weights, owned_frames, plan_chunks
 from .modeling_qrtse import QrtseAnalysis
 from .query_qrtse import multi_hot_to_labels, parse_query
 from .refinement_qrtse import check_threshold
+
+logger = logging.get_logger(__name__)
 
 TASK = "target-sound-extraction"
 REFINEMENT_MODES = ("file", "chunk")
@@ -38,6 +41,12 @@ class TargetSoundExtractionPipeline(Pipeline):
     >>> out = extractor("mixture.wav", query=["Trumpet", "Bark"], threshold=0.1)
     >>> out["refined_query"], out["class_probabilities"]["Bark"], out["audio"].shape
     ```
+
+    A saved folder or Hub repo carries this pipeline's code (`pipe.save_pretrained`), so
+    `pipeline(model=repo, trust_remote_code=True)` works without the package. With the package
+    imported, transformers still asks for `trust_remote_code=True` for such a repo (it reads the
+    repo's `custom_pipelines` before its own registry) unless you pass
+    `pipeline_class=TargetSoundExtractionPipeline`.
 
     **Inputs** (AudioClassificationPipeline's conventions): a file path or http(s) URL, `bytes` of
     an encoded file, a numpy array or torch tensor *at the model rate* (`sampling_rate` of the
@@ -246,6 +255,11 @@ class TargetSoundExtractionPipeline(Pipeline):
         crossfade = min(round(CROSSFADE_S * rate), chunk_samples // 2)
         context = context_samples(config, crossfade) if context_s is None else round(context_s * rate)
         plan = plan_chunks(num_samples, chunk_samples, context, hop)
+        if len(plan) > 1 and config.norm_type != "cLN":
+            logger.warning_once(
+                f"norm_type={config.norm_type!r} normalises over the whole input, so chunked extraction only "
+                "approximates one pass; use chunk_length_s=0 for the exact result (memory grows with length)"
+            )
         if refinement == "chunk" and len(plan) > 1:
             return self._extract_refining_per_chunk(model_inputs, plan, waveform, lengths, threshold, refine, crossfade, return_probabilities)
 

@@ -153,3 +153,12 @@ def test_long_silence_stays_silent():
     pipe = make_pipeline()
     out = pipe(np.zeros(10 * RATE, np.float32), query=QUERY, chunk_length_s=3.0)
     assert not out["audio"].any()
+
+
+def test_gln_model_is_chunked_approximately_without_clicks():
+    pipe = make_pipeline(QrtseConfig.from_preset("tiny", norm_type="gLN"))
+    audio = noise(6.0)
+    one_pass = pipe(audio, query=QUERY, chunk_length_s=0, refine=False)["audio"]
+    chunked = pipe(audio, query=QUERY, chunk_length_s=1.0, refine=False)["audio"]
+    assert np.isfinite(chunked).all() and np.abs(chunked - one_pass).max() < 0.1 * np.abs(one_pass).max()
+    assert np.abs(np.diff(chunked)).max() <= 1.05 * np.abs(np.diff(one_pass)).max()

@@ -43,6 +43,7 @@ def test_folder_loads_in_process_with_the_package(tiny_pipeline_folder):
     np.testing.assert_array_equal(pipe(noise(0.5), query=QUERY)["audio"], expected)
 
 
+@pytest.mark.slow
 def test_remote_code_where_the_package_cannot_be_imported(tiny_pipeline_folder, tmp_path):
     np.save(tmp_path / "mix.npy", noise(1.0, 44100, 2))
     expected = make_pipeline()({"array": noise(1.0, 44100, 2), "sampling_rate": 44100}, query=QUERY, chunk_length_s=0.4)
