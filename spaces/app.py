@@ -1,0 +1,230 @@
+"""Gradio Space: extract the sounds a query names from a mixture, with context-aware query
+refinement (Sato et al.). Shows what the model heard (class presence probabilities, the original
+and the refined query) next to the extracted audio and the spectrograms.
+
+    python spaces/app.py --host 127.0.0.1 --port 7860 [--model FOLDER_OR_HUB_ID]
+
+The model is `--model`, else `$QRTSE_MODEL`, else the checkpoint embedded in the `qrtse`
+package. Without the package (a Space with only this folder and requirements.txt) the model is
+loaded from the Hub as remote code, so `QRTSE_MODEL` must name a published repository.
+"""
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home from a demo
+
+import argparse  # noqa: E402
+import functools  # noqa: E402
+import tempfile  # noqa: E402
+
+import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from example_mixtures import write_examples  # noqa: E402
+from spectrograms import spectrogram_image  # noqa: E402
+
+MODEL_ENV = "QRTSE_MODEL"
+MAX_SECONDS = float(os.environ.get("QRTSE_MAX_SECONDS", "60"))  # CPU Spaces: keep requests short
+TOP_CLASSES = 10  # bars shown besides the queried classes
+STATUS_COLOURS = {"kept": "#16a34a", "removed": "#dc2626", "queried": "#2563eb", "not queried": "#9ca3af"}
+
+
+def resolve_model(model: str = None) -> str:
+    """The model to serve: argument, environment, or the package's embedded checkpoint."""
+    model = model or os.environ.get(MODEL_ENV)
+    if model:
+        return model
+    try:
+        from modeling_qrtse.default_checkpoint import default_model_available, default_model_path
+    except ImportError:
+        raise SystemExit(f"No model: pass --model or set {MODEL_ENV} to a saved folder or Hub repository id")
+    if not default_model_available():
+        raise SystemExit(f"The embedded checkpoint is missing ({default_model_path()}): pass --model or set {MODEL_ENV}")
+    return str(default_model_path())
+
+
+@functools.lru_cache(maxsize=None)
+def load_extractor(model: str):
+    """The target-sound-extraction pipeline, loaded once per process. The package's own classes
+    when it is installed (no remote code runs), else the Hub repository's remote code."""
+    from transformers import pipeline
+
+    try:
+        from modeling_qrtse.pipeline_qrtse import TASK, TargetSoundExtractionPipeline
+    except ImportError:
+        return pipeline(model=model, trust_remote_code=True)
+    return pipeline(TASK, model=model, pipeline_class=TargetSoundExtractionPipeline)
+
+
+def read_audio(path, rate: int) -> np.ndarray:
+    """Mono float32 at `rate` from an uploaded or recorded file; `gr.Error` with the reason otherwise."""
+    if not path:
+        raise gr.Error("No audio: upload or record a mixture, or pick an example below.")
+    try:
+        audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
+    except Exception as error:  # libsndfile's errors are not one class
+        reason = str(error).rstrip(".")
+        raise gr.Error(f"Could not read this audio file ({os.path.basename(path)}): {reason}. Try WAV, FLAC, OGG or MP3.")
+    if audio.size == 0:
+        raise gr.Error("The audio file is empty.")
+    if not np.isfinite(audio).all():
+        raise gr.Error("The audio contains NaN or infinite samples.")
+    if len(audio) / file_rate > MAX_SECONDS:
+        raise gr.Error(
+            f"The audio lasts {len(audio) / file_rate:.0f} s; this demo accepts up to {MAX_SECONDS:.0f} s. "
+            "Trim it, or run `qrtse extract` locally (long files are chunked there)."
+        )
+    audio = audio.mean(axis=1)
+    if file_rate != rate:
+        import soxr
+
+        audio = soxr.resample(audio, file_rate, rate, quality="HQ").astype(np.float32)
+    return audio
+
+
+def probability_table(probabilities: dict, query: list, refined: list, refine: bool) -> pd.DataFrame:
+    """The bars: the most likely classes and every queried one, coloured by what refinement did."""
+    if not probabilities:
+        return pd.DataFrame({"class": [], "probability": [], "status": []})
+    shown = list(probabilities)[:TOP_CLASSES] + [label for label in query if label not in list(probabilities)[:TOP_CLASSES]]
+    def status(label):
+        if label not in query:
+            return "not queried"
+        if not refine:
+            return "queried"
+        return "kept" if label in refined else "removed"
+    return pd.DataFrame(
+        {"class": shown, "probability": [float(probabilities[c]) for c in shown], "status": [status(c) for c in shown]}
+    )
+
+
+def explanation(probabilities: dict, query: list, refined: list, theta: float, refine: bool) -> str:
+    """What happened to each queried class, in words (users should see why an output is silent)."""
+    if not refine:
+        return "Refinement off: every queried class is extracted, including ones the model does not hear."
+    lines = []
+    for label in query:
+        p = probabilities.get(label) if probabilities else None
+        heard = f"p = {p:.2f}" if p is not None else "oracle"
+        verdict = f"kept ({heard} ≥ θ = {theta:.2f})" if label in refined else f"removed ({heard} < θ = {theta:.2f}: not heard)"
+        lines.append(f"- **{label}**: {verdict}")
+    if not refined:
+        lines.append("\nNo queried class was detected, so the output is (close to) silence instead of a wrong sound.")
+    return "\n".join(lines)
+
+
+def to_int16(audio: np.ndarray) -> np.ndarray:
+    """16-bit PCM for the browser; scaled down only if the extraction would clip."""
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    if peak > 1.0:
+        audio = audio / peak
+    return np.round(audio * 32767).astype(np.int16)
+
+
+def make_extract(extractor):
+    """The click handler bound to one loaded pipeline."""
+    rate = extractor.feature_extractor.sampling_rate
+    has_classifier = getattr(extractor.model, "classifier", None) is not None
+
+    def extract(audio_path, classes, theta, refine, progress=gr.Progress()):
+        if not classes:
+            raise gr.Error("Choose at least one target class to extract.")
+        mixture = read_audio(audio_path, rate)
+        if refine and not has_classifier:
+            gr.Warning("This model has no classifier: the query is used as given.")
+            refine = False
+        progress(0.2, desc="Extracting")
+        try:
+            out = extractor({"array": mixture, "sampling_rate": rate}, query=list(classes), threshold=float(theta),
+                            refine=bool(refine))
+        except ValueError as error:
+            raise gr.Error(str(error))
+        progress(0.8, desc="Drawing spectrograms")
+        probabilities = out["class_probabilities"] or {}
+        return (
+            (out["sampling_rate"], to_int16(out["audio"])),
+            probability_table(probabilities, out["query"], out["refined_query"], refine),
+            ", ".join(out["query"]),
+            ", ".join(out["refined_query"]) if refine else ", ".join(out["query"]) + " (refinement off)",
+            explanation(probabilities, out["query"], out["refined_query"], float(theta), refine),
+            spectrogram_image(mixture, out["audio"], out["sampling_rate"]),
+        )
+
+    return extract
+
+
+INTRO = """\
+# Target sound extraction with context-aware query refinement
+
+Pick the sounds to extract from a mixture. A classifier first estimates which classes are
+present; queried classes it does not hear (probability below θ) are removed from the query
+before extraction, so asking for an absent sound does not extract the wrong one
+(Sato et al., *Context-Aware Query Refinement for Target Sound Extraction*).
+"""
+
+
+def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
+    config = extractor.model.config
+    labels = [config.id2label[i] for i in range(config.num_labels)]
+    theta = float(getattr(config, "refinement_threshold", 0.1))
+    with gr.Blocks(title="qrtse: target sound extraction", delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(INTRO + f"\nModel: `{model_name}`, {len(labels)} classes, default θ = {theta:.2f}.")
+        with gr.Row():
+            with gr.Column():
+                mixture = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Mixture", elem_id="mixture")
+                classes = gr.CheckboxGroup(choices=labels, label="Target classes (the query)", elem_id="classes")
+                threshold = gr.Slider(0.0, 1.0, value=theta, step=0.01, label="Threshold θ", elem_id="threshold")
+                refine = gr.Checkbox(value=True, label="Query refinement (drop queried classes the model does not hear)",
+                                     elem_id="refine")
+                button = gr.Button("Extract", variant="primary", elem_id="extract")
+            with gr.Column():
+                extracted = gr.Audio(type="numpy", label="Extracted", interactive=False, buttons=["download"],
+                                     elem_id="extracted")
+                with gr.Row():
+                    query_text = gr.Textbox(label="Query", interactive=False, elem_id="query")
+                    refined_text = gr.Textbox(label="Refined query", interactive=False, elem_id="refined-query")
+                why = gr.Markdown(elem_id="explanation")
+                bars = gr.BarPlot(
+                    x="class", y="probability", color="status", color_map=STATUS_COLOURS, colors_in_legend=list(STATUS_COLOURS),
+                    y_lim=[0, 1],
+                    sort="-y", x_label_angle=-40, label="Class presence probabilities", height=300, elem_id="probabilities",
+                )
+                spectrograms = gr.Image(type="numpy", label="Spectrograms", interactive=False, elem_id="spectrograms")
+        if examples:
+            gr.Examples(
+                examples=[[e.path, list(e.query), theta, True] for e in examples],
+                inputs=[mixture, classes, threshold, refine],
+                example_labels=[e.description for e in examples],
+                label="Example mixtures (rendered at start-up)",
+            )
+        button.click(
+            make_extract(extractor),
+            inputs=[mixture, classes, threshold, refine],
+            outputs=[extracted, bars, query_text, refined_text, why, spectrograms],
+            api_name="extract",
+        )
+    return demo
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help=f"saved model folder or Hub id (default: ${MODEL_ENV}, else the embedded one)")
+    parser.add_argument("--host", default=None, help="address to serve on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--concurrency", type=int, default=1, help="requests processed at once (others queue)")
+    parser.add_argument("--max-queue", type=int, default=32, help="queued requests before new ones are refused")
+    parser.add_argument("--examples-dir", help="where to render the example mixtures (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    model = resolve_model(args.model)
+    extractor = load_extractor(model)
+    labels = extractor.model.config.id2label.values()
+    examples = write_examples(args.examples_dir or tempfile.mkdtemp(prefix="qrtse-examples-"), labels)
+    demo = build_demo(extractor, examples, model)
+    demo.queue(max_size=args.max_queue, default_concurrency_limit=args.concurrency)
+    demo.launch(server_name=args.host, server_port=args.port, max_file_size="50mb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The Space's parts in process: examples, plots, input checks, and its Hub metadata."""
+
+import importlib.metadata
+import re
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+# spaces/ is on sys.path (conftest), as the Space's own folder is on a Space.
+import app
+from example_mixtures import synthetic_examples, write_examples
+from spectrograms import spectrogram_image
+
+SPACE = Path(__file__).parents[2] / "spaces"
+
+
+def test_examples_are_rendered_with_partially_matched_queries(tmp_path):
+    labels = {"Telephone", "Bark", "Glockenspiel", "Trumpet", "Meow", "Computer_keyboard"}
+    examples = write_examples(tmp_path, labels)
+    assert len(examples) >= 2
+    for example in examples:
+        audio, rate = sf.read(example.path)
+        assert rate == 16000 and np.isfinite(audio).all() and 0.5 < np.abs(audio).max() <= 0.81
+        assert set(example.present) & set(example.query) and set(example.query) - set(example.present)
+
+
+def test_examples_need_classes_the_model_knows(tmp_path):
+    assert synthetic_examples(tmp_path, {"beep", "hum"}) == []
+
+
+def test_spectrogram_image_is_rgb():
+    image = spectrogram_image(np.random.randn(8000).astype(np.float32), np.zeros(8000, np.float32), 16000)
+    assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
+
+
+def test_probability_table_colours_what_refinement_did():
+    probabilities = {f"c{i}": 1 - i / 20 for i in range(20)} | {"Bark": 0.01}
+    table = app.probability_table(probabilities, ["c0", "Bark"], ["c0"], refine=True)
+    status = dict(zip(table["class"], table["status"]))
+    assert status["c0"] == "kept" and status["Bark"] == "removed" and status["c1"] == "not queried"
+    assert len(table) == app.TOP_CLASSES + 1
+    assert set(app.probability_table(probabilities, ["Bark"], ["Bark"], refine=False)["status"]) == {"not queried", "queried"}
+
+
+def test_audio_checks_raise_gradio_errors(tmp_path):
+    with pytest.raises(gr.Error, match="No audio"):
+        app.read_audio(None, 16000)
+    sf.write(tmp_path / "long.wav", np.zeros(int(16000 * (app.MAX_SECONDS + 1)), np.float32), 16000)
+    with pytest.raises(gr.Error, match="accepts up to"):
+        app.read_audio(str(tmp_path / "long.wav"), 16000)
+    sf.write(tmp_path / "rate.wav", np.zeros((44100, 2), np.float32), 44100)
+    assert app.read_audio(str(tmp_path / "rate.wav"), 16000).shape == (16000,)
+
+
+def test_output_is_scaled_only_when_it_would_clip():
+    assert app.to_int16(np.array([0.5, -0.5]))[0] == 16384
+    assert app.to_int16(np.array([2.0, -1.0])).tolist() == [32767, -16384]
+
+
+def test_space_metadata_matches_what_is_tested():
+    header = yaml.safe_load(re.match(r"---\n(.*?)\n---\n", (SPACE / "README.md").read_text(), re.S).group(1))
+    assert header["sdk"] == "gradio" and header["sdk_version"] == gr.__version__
+    assert (SPACE / header["app_file"]).is_file()
+    for line in (SPACE / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            assert importlib.metadata.version(name).split("+")[0] == version, name
