@@ -279,7 +279,8 @@ class TargetSoundExtractionPipeline(Pipeline):
                     frame_outputs.append(frames[:, slice(*owned_frames(chunk, frames.shape[1], hop))])
             clip_probabilities = pooling.result()
         refined = self._refine(query, clip_probabilities, model_inputs, threshold, refine)
-        extracted = torch.zeros(*query.shape[:2], num_samples, dtype=waveform.dtype, device=waveform.device)
+        # The output accumulates in float32 whatever the model's dtype (chunks are summed into it).
+        extracted = torch.zeros(*query.shape[:2], num_samples, dtype=torch.float32, device=waveform.device)
         for chunk in plan:
             features = cached.pop(chunk, None) or self._encode(waveform, chunk)
             self._add_extraction(extracted, features, refined, chunk, crossfade)
@@ -290,7 +291,7 @@ class TargetSoundExtractionPipeline(Pipeline):
         model, config = self.model, self.model.config
         query = model_inputs["query"]
         has_classifier = getattr(model, "classifier", None) is not None
-        extracted = torch.zeros(*query.shape[:2], waveform.shape[-1], dtype=waveform.dtype, device=waveform.device)
+        extracted = torch.zeros(*query.shape[:2], waveform.shape[-1], dtype=torch.float32, device=waveform.device)
         file_pooling = StreamingPooling(config.classifier_pooling) if has_classifier else None
         refined_union = torch.zeros_like(query)
         chunk_refined, chunk_probabilities, chunk_bounds, frame_outputs = [], [], [], []
@@ -362,8 +363,8 @@ class TargetSoundExtractionPipeline(Pipeline):
         # padding is masked once over the whole output.
         analysis = QrtseAnalysis(mixture_features, shared_features, None, None, chunk.end - chunk.start)
         output = self.model.extract(analysis, refined)
-        weights = crossfade_weights(chunk, crossfade).to(device=output.device, dtype=output.dtype)
-        extracted[..., chunk.start : chunk.end] += output * weights
+        weights = crossfade_weights(chunk, crossfade).to(output.device)
+        extracted[..., chunk.start : chunk.end] += output.float() * weights
 
     def _model_outputs(self, model_inputs, extracted, refined, clip_probabilities, frame_outputs, return_probabilities):
         # Zero the padding (batches, inputs shorter than a window); the first key must be batched.
