@@ -5,6 +5,7 @@ committed (the dataset card says so). tinysoundfont (MIT) must be installed with
 its pyaudio dependency is only for live playback and needs portaudio headers.
 """
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +33,11 @@ class Note:
 
 
 def soundfont_path() -> Path:
-    import pretty_midi
-
-    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+    """TimGM6mb.sf2 inside the installed pretty-midi package (located without importing it)."""
+    spec = importlib.util.find_spec("pretty_midi")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("The built-in corpus needs pretty-midi==0.2.11.post0 for its TimGM6mb.sf2 soundfont")
+    return Path(list(spec.submodule_search_locations)[0]) / "TimGM6mb.sf2"
 
 
 class SoundfontRenderer:
