@@ -199,6 +199,13 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         elif method == "POST" and rest[0] == "commit":
             self.require_token()
             self.commit(repo_type, repo_id, revision, query, body)
+        elif rest[0] == "variables" and repo_type == "space" and method in ("GET", "POST"):
+            self.require_token()
+            if method == "POST":
+                item = json.loads(body)
+                self.send_json(self.store.set_variable(repo_type, repo_id, item["key"], item["value"], item.get("description")))
+            else:
+                self.send_json(self.repo(repo_type, repo_id).variables)
         elif method == "GET" and rest[0] == "refs":
             head = self.repo(repo_type, repo_id).head
             branch = {"name": DEFAULT_BRANCH, "ref": "refs/heads/main", "targetCommit": head.oid}
@@ -224,6 +231,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if action == ["create"]:
             private = payload.get("visibility") == "private" or bool(payload.get("private"))
             self.store.create_repo(repo_type, repo_id, private)
+            for variable in payload.get("variables") or []:  # Spaces: create_repo(space_variables=...)
+                self.store.set_variable(repo_type, repo_id, variable["key"], variable["value"], variable.get("description"))
             self.send_json({"url": f"{self.endpoint}/{URL_PREFIXES[repo_type]}{repo_id}", "name": repo_id})
         elif action == ["delete"]:
             self.store.delete_repo(repo_type, repo_id)

@@ -67,6 +67,7 @@ class Repo:
     private: bool
     created_at: str
     commits: list = field(default_factory=list)  # oldest first; commits[-1] is `main`
+    variables: dict = field(default_factory=dict)  # Space variables: key -> {value, description, updatedAt}
 
     @property
     def head(self) -> Commit:
@@ -108,6 +109,14 @@ class HubStore:
             self._repos[(repo_type, repo_id)] = repo
             self._save(repo)
             return repo
+
+    def set_variable(self, repo_type: str, repo_id: str, key: str, value: str, description: str = None) -> dict:
+        """Set a Space variable; returns all of the repository's variables."""
+        with self._lock:
+            repo = self.repo(repo_type, repo_id)
+            repo.variables[key] = {"value": value, "description": description, "updatedAt": iso_now()}
+            self._save(repo)
+            return dict(repo.variables)
 
     def delete_repo(self, repo_type: str, repo_id: str) -> None:
         with self._lock:

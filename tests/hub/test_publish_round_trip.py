@@ -1,5 +1,6 @@
-"""Publish a checkpoint and a build to a local Hub, then use them as a user without this package
-would: a fresh process, an empty cache, `modeling_qrtse` / `training` / `hub` unimportable."""
+"""Publish a checkpoint, a build and the Space to a local Hub, then use them as a user without
+this package would: a fresh process, an empty cache, `modeling_qrtse` / `training` / `hub`
+unimportable; the Space's handler runs from its downloaded folder with its Space variables."""
 
 import json
 import re
@@ -39,6 +40,20 @@ report = {
     "finite": bool(np.isfinite(out["audio"]).all()), "query": out["query"], "refined": out["refined_query"],
     "classes": len(out["class_probabilities"]), "recipe_columns": recipes.column_names,
 }
+
+# The Space as the Hub runs it: its own folder, its variables in the environment, no package.
+import os
+from huggingface_hub import HfApi, snapshot_download
+space = snapshot_download("user/qrtse-demo", repo_type="space")
+for key, variable in HfApi().get_space_variables("user/qrtse-demo").items():
+    os.environ[key] = variable.value
+sys.path.insert(0, space)
+import app
+handler = app.make_extract(app.load_extractor(app.resolve_model()))
+(rate, extracted), *_ = handler("mixture.wav", ["Bark", "Trumpet"], 0.1, True)
+report["space_files"] = sorted(os.listdir(space))
+report["space_model"] = os.environ["QRTSE_MODEL"]
+report["space_audio"] = len(extracted)
 """
 
 
@@ -71,12 +86,13 @@ def test_publish_then_load_without_the_package(local_hub, tiny_checkpoint, tiny_
                             str(tiny_checkpoint / "results.json"), "--dataset-repo-id", "user/qrtse-mixtures"]],
         ["hub.push_dataset", ["--build", str(tiny_build), "--repo-id", "user/qrtse-mixtures"]],
         ["hub.push_dataset", ["--build", str(restricted), "--repo-id", "user/qrtse-recipes", "--splits", "test"]],
+        ["hub.push_space", ["--repo-id", "user/qrtse-demo", "--model-repo-id", "user/qrtse-tiny"]],
     ]
     script = "import importlib\n" + "".join(
         f"importlib.import_module({module!r}).main({argv!r})\n" for module, argv in commands
     )
     published = run([sys.executable, "-c", script], publisher, REPOSITORY)
-    assert "Published user/qrtse-tiny" in published.stdout and "Published user/qrtse-recipes" in published.stdout
+    assert all(f"Published user/{name}" in published.stdout for name in ("qrtse-tiny", "qrtse-recipes", "qrtse-demo"))
 
     api = HfApi(endpoint=local_hub.endpoint, token="hf_local_dummy")
     files = set(api.list_repo_files("user/qrtse-tiny"))
@@ -105,3 +121,5 @@ def test_publish_then_load_without_the_package(local_hub, tiny_checkpoint, tiny_
     assert "mixture" not in report["recipe_columns"] and "recipe" in report["recipe_columns"]
     assert report["snippet_output"] > 1000  # the card's snippet wrote extracted.wav
     assert any(user_home.rglob("model.safetensors")), "the model came from the Hub into the empty cache"
+    assert {"app.py", "example_mixtures.py", "spectrograms.py", "requirements.txt", "README.md"} <= set(report["space_files"])
+    assert report["space_model"] == "user/qrtse-tiny" and report["space_audio"] == report["samples"]
