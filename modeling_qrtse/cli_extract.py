@@ -18,13 +18,19 @@ def add_extract_command(subparsers) -> None:
     )
     parser.add_argument("mixture", nargs="?", help="audio file (wav, flac, ogg, mp3; any rate and channel count)")
     parser.add_argument(
-        "--example", action="store_true",
+        "--example",
+        action="store_true",
         help="use a built-in example mixture (trumpet, cat and typing over street noise; no dog), written "
         "next to the output as <output>_mixture.wav",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the --example mixture")
     parser.add_argument(
-        "-q", "--query", nargs="+", action="append", required=True, metavar="CLASS",
+        "-q",
+        "--query",
+        nargs="+",
+        action="append",
+        required=True,
+        metavar="CLASS",
         help="classes to extract together (names or indices, see `qrtse classes`); repeat --query to "
         "extract several targets, written as <output>_1.wav, <output>_2.wav, ...",
     )
@@ -34,7 +40,9 @@ def add_extract_command(subparsers) -> None:
     parser.add_argument("--no-refine", action="store_true", help="use the query as given (no refinement)")
     parser.add_argument("--oracle", nargs="*", metavar="CLASS", help="refine with these known-present classes")
     parser.add_argument(
-        "--refinement", choices=("file", "chunk"), default="file",
+        "--refinement",
+        choices=("file", "chunk"),
+        default="file",
         help="decide the refined query once per file (default) or per chunk of --chunk-length seconds",
     )
     parser.add_argument("--chunk-length", type=float, help="chunk length in seconds (default 30; 0 = one pass)")

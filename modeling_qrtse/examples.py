@@ -15,10 +15,12 @@ import numpy as np
 SAMPLING_RATE = 16000
 DURATION_S = 8.0
 # (class, onset in seconds): two events per class so each sounds for a while.
+# fmt: off
 EVENTS = (
     ("Trumpet", 0.3), ("Meow", 1.2), ("Computer_keyboard", 2.6),
     ("Trumpet", 4.2), ("Meow", 5.4), ("Computer_keyboard", 6.2),
 )
+# fmt: on
 EVENT_SNR_DB = 15.0  # each event's power over the background's (training.mixing's convention)
 PEAK = 0.8
 

@@ -138,7 +138,8 @@ class TargetSoundExtractionPipeline(Pipeline):
         registered = getattr(type(self), "_registered_impl", None)
         if registered:
             self._registered_impl = {
-                task: {key: value for key, value in info.items() if key != "default"} for task, info in registered.items()
+                task: {key: value for key, value in info.items() if key != "default"}
+                for task, info in registered.items()
             }
         try:
             super().save_pretrained(save_directory, **kwargs)
@@ -183,8 +184,12 @@ class TargetSoundExtractionPipeline(Pipeline):
         if return_probabilities is not None:
             forward["return_probabilities"] = postprocess["return_probabilities"] = bool(return_probabilities)
         if output_sampling_rate is not None:
-            if output_sampling_rate != "input" and not (isinstance(output_sampling_rate, int) and output_sampling_rate > 0):
-                raise ValueError(f"output_sampling_rate must be None, 'input' or a positive int, got {output_sampling_rate!r}")
+            if output_sampling_rate != "input" and not (
+                isinstance(output_sampling_rate, int) and output_sampling_rate > 0
+            ):
+                raise ValueError(
+                    f"output_sampling_rate must be None, 'input' or a positive int, got {output_sampling_rate!r}"
+                )
             postprocess["output_sampling_rate"] = output_sampling_rate
         return preprocess, forward, postprocess
 
@@ -261,7 +266,9 @@ class TargetSoundExtractionPipeline(Pipeline):
                 "approximates one pass; use chunk_length_s=0 for the exact result (memory grows with length)"
             )
         if refinement == "chunk" and len(plan) > 1:
-            return self._extract_refining_per_chunk(model_inputs, plan, waveform, lengths, threshold, refine, crossfade, return_probabilities)
+            return self._extract_refining_per_chunk(
+                model_inputs, plan, waveform, lengths, threshold, refine, crossfade, return_probabilities
+            )
 
         # refinement="file": pass 1 classifies every chunk and pools over the file; pass 2 extracts
         # with the refined query. A single chunk keeps its features, so short inputs take one pass.
@@ -284,9 +291,13 @@ class TargetSoundExtractionPipeline(Pipeline):
         for chunk in plan:
             features = cached.pop(chunk, None) or self._encode(waveform, chunk)
             self._add_extraction(extracted, features, refined, chunk, crossfade)
-        return self._model_outputs(model_inputs, extracted, refined, clip_probabilities, frame_outputs, return_probabilities)
+        return self._model_outputs(
+            model_inputs, extracted, refined, clip_probabilities, frame_outputs, return_probabilities
+        )
 
-    def _extract_refining_per_chunk(self, model_inputs, plan, waveform, lengths, threshold, refine, crossfade, return_probabilities):
+    def _extract_refining_per_chunk(
+        self, model_inputs, plan, waveform, lengths, threshold, refine, crossfade, return_probabilities
+    ):
         """refinement="chunk": classify, refine and extract each chunk on its own (one pass)."""
         model, config = self.model, self.model.config
         query = model_inputs["query"]
@@ -315,7 +326,9 @@ class TargetSoundExtractionPipeline(Pipeline):
             chunk_refined.append(refined)
             chunk_bounds.append(torch.tensor([chunk.core_start, chunk.core_end]))
         clip_probabilities = file_pooling.result() if has_classifier else None
-        outputs = self._model_outputs(model_inputs, extracted, refined_union, clip_probabilities, frame_outputs, return_probabilities)
+        outputs = self._model_outputs(
+            model_inputs, extracted, refined_union, clip_probabilities, frame_outputs, return_probabilities
+        )
         batch = query.shape[0]
         outputs["chunk_refined_query"] = torch.stack(chunk_refined, dim=1)
         outputs["chunk_bounds"] = torch.stack(chunk_bounds)[None].expand(batch, -1, -1)
@@ -337,7 +350,11 @@ class TargetSoundExtractionPipeline(Pipeline):
         frame_starts = chunk.start + torch.arange(num_frames, device=lengths.device) * hop - edge
         valid = frame_starts[None] < lengths[:, None]
         frames = torch.zeros(
-            shared_features.shape[0], num_frames, config.num_labels, dtype=shared_features.dtype, device=shared_features.device
+            shared_features.shape[0],
+            num_frames,
+            config.num_labels,
+            dtype=shared_features.dtype,
+            device=shared_features.device,
         )
         # Items with no audio in this chunk (batch padding) are skipped: the GRU needs a frame.
         rows = valid.any(dim=1)
@@ -434,7 +451,9 @@ class TargetSoundExtractionPipeline(Pipeline):
             summary = {
                 "start": start / config.sampling_rate,
                 "end": min(end, length) / config.sampling_rate,
-                "refined_query": multi_hot_to_labels(model_outputs["chunk_refined_query"][0, index, k], config.id2label),
+                "refined_query": multi_hot_to_labels(
+                    model_outputs["chunk_refined_query"][0, index, k], config.id2label
+                ),
             }
             if return_probabilities and model_outputs["chunk_probabilities"] is not None:
                 values = model_outputs["chunk_probabilities"][0, index].float().tolist()

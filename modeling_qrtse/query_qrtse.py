@@ -13,6 +13,7 @@ import torch
 # Everyday words mapped to FSDKaggle2018 labels. Used only to *suggest* a label in an error
 # message: "dog" -> "Bark" is obvious, but "drum" -> Bass_drum or Snare_drum is a choice the
 # user should make, so nothing is mapped silently.
+# fmt: off
 SYNONYMS = {
     "dog": ("Bark",), "woof": ("Bark",), "barking": ("Bark",), "puppy": ("Bark",),
     "cat": ("Meow",), "kitten": ("Meow",), "miaow": ("Meow",), "meowing": ("Meow",),
@@ -32,6 +33,7 @@ SYNONYMS = {
     "trombone": ("Trumpet",), "whistle": ("Flute",), "recorder": ("Flute",),
     "vehicle": ("Bus",), "traffic": ("Bus",), "squeaking": ("Squeak",), "creak": ("Squeak",),
 }
+# fmt: on
 
 
 def normalize_label(name: str) -> str:
@@ -121,12 +123,16 @@ def parse_query(query, label2id: dict, allow_empty: bool = False) -> tuple:
         )
     if isinstance(query, (np.ndarray, torch.Tensor)) and query.ndim == 2:
         return np.stack([_query_set_to_multi_hot(row, label2id, allow_empty) for row in query]), True
-    is_nested = isinstance(query, (list, tuple)) and len(query) > 0 and all(
-        isinstance(item, (list, tuple, np.ndarray, torch.Tensor)) for item in query
+    is_nested = (
+        isinstance(query, (list, tuple))
+        and len(query) > 0
+        and all(isinstance(item, (list, tuple, np.ndarray, torch.Tensor)) for item in query)
     )
     if is_nested:
         return np.stack([_query_set_to_multi_hot(item, label2id, allow_empty) for item in query]), True
-    if isinstance(query, (list, tuple)) and any(isinstance(item, (list, tuple, np.ndarray, torch.Tensor)) for item in query):
+    if isinstance(query, (list, tuple)) and any(
+        isinstance(item, (list, tuple, np.ndarray, torch.Tensor)) for item in query
+    ):
         raise ValueError("Mix of query sets and single labels: use [['Trumpet'], ['Bark']] or ['Trumpet', 'Bark']")
     return _query_set_to_multi_hot(query, label2id, allow_empty)[None], False
 

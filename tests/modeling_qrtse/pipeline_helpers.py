@@ -14,7 +14,9 @@ def make_pipeline(config=None, seed=0):
     """A pipeline around a randomly initialised model (tiny preset unless `config` is given)."""
     torch.manual_seed(seed)
     model = QrtseModel(config or QrtseConfig.from_preset("tiny")).eval()
-    return pipeline(TASK, model=model, feature_extractor=QrtseFeatureExtractor(sampling_rate=model.config.sampling_rate))
+    return pipeline(
+        TASK, model=model, feature_extractor=QrtseFeatureExtractor(sampling_rate=model.config.sampling_rate)
+    )
 
 
 def wav_bytes(audio, rate, subtype="PCM_16", format="WAV"):

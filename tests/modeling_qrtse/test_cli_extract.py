@@ -36,7 +36,7 @@ def mixture_file(tmp_path):
 
 def test_makefile_demo_is_the_tested_command():
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"\$\(BIN\)/" + re.escape(DEMO_COMMAND) + r"\s*$", makefile, re.M)
+    assert re.search(r"\$\(BIN\)/" + re.escape(DEMO_COMMAND) + r"\s*$", makefile, re.MULTILINE)
     assert "make demo" in (ROOT / "README.md").read_text()
 
 
@@ -44,7 +44,9 @@ def test_makefile_demo_is_the_tested_command():
 @pytest.mark.parametrize(
     "model",
     [
-        pytest.param(None, marks=pytest.mark.skipif(not default_model_available(), reason="embedded checkpoint not trained yet")),
+        pytest.param(
+            None, marks=pytest.mark.skipif(not default_model_available(), reason="embedded checkpoint not trained yet")
+        ),
         "tiny",
     ],
 )
@@ -55,7 +57,9 @@ def test_readme_main_job_command(tiny_pipeline_folder, tmp_path, model):
     argv[0] = str(Path(sys.executable).with_name("qrtse"))
     if model == "tiny":
         argv += ["--model", str(tiny_pipeline_folder)]
-    result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    result = subprocess.run(
+        argv, check=False, cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     extracted, rate = sf.read(tmp_path / "outputs" / "extracted.wav")
     mixture, mixture_rate = sf.read(tmp_path / "outputs" / "extracted_mixture.wav")
@@ -69,7 +73,9 @@ def test_readme_main_job_command(tiny_pipeline_folder, tmp_path, model):
 
 def test_extract_a_file(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
     out = tmp_path / "out" / "target.wav"
-    code, stdout, _ = run(capsys, "extract", mixture_file, "--query", "Trumpet", "bark", "--model", tiny_pipeline_folder, "-o", out)
+    code, stdout, _ = run(
+        capsys, "extract", mixture_file, "--query", "Trumpet", "bark", "--model", tiny_pipeline_folder, "-o", out
+    )
     assert code == 0
     audio, rate = sf.read(out)
     assert rate == 16000 and len(audio) == 2 * 16000
@@ -79,8 +85,24 @@ def test_extract_a_file(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
 def test_json_summary_and_options(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
     out = tmp_path / "target.flac"
     code, stdout, _ = run(
-        capsys, "extract", mixture_file, "-q", "Trumpet", "Bark", "--model", tiny_pipeline_folder, "-o", out,
-        "--threshold", "1.0", "--keep-rate", "--refinement", "chunk", "--chunk-length", "0.5", "--json",
+        capsys,
+        "extract",
+        mixture_file,
+        "-q",
+        "Trumpet",
+        "Bark",
+        "--model",
+        tiny_pipeline_folder,
+        "-o",
+        out,
+        "--threshold",
+        "1.0",
+        "--keep-rate",
+        "--refinement",
+        "chunk",
+        "--chunk-length",
+        "0.5",
+        "--json",
     )
     assert code == 0
     summary = json.loads(stdout)
@@ -92,7 +114,18 @@ def test_json_summary_and_options(capsys, mixture_file, tiny_pipeline_folder, tm
 
 
 def test_no_refine_and_oracle(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
-    base = ["extract", mixture_file, "-q", "Trumpet", "Bark", "--model", tiny_pipeline_folder, "-o", tmp_path / "o.wav", "--json"]
+    base = [
+        "extract",
+        mixture_file,
+        "-q",
+        "Trumpet",
+        "Bark",
+        "--model",
+        tiny_pipeline_folder,
+        "-o",
+        tmp_path / "o.wav",
+        "--json",
+    ]
     summary = json.loads(run(capsys, *base, "--threshold", "1.0", "--no-refine")[1])
     assert summary["targets"][0]["refined_query"] == ["Bark", "Trumpet"] and summary["threshold"] is None
     summary = json.loads(run(capsys, *base, "--oracle", "Bark", "Cello")[1])
@@ -100,7 +133,20 @@ def test_no_refine_and_oracle(capsys, mixture_file, tiny_pipeline_folder, tmp_pa
 
 
 def test_several_targets_are_numbered(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
-    code, stdout, _ = run(capsys, "extract", mixture_file, "-q", "Trumpet", "-q", "Bark", "Meow", "--model", tiny_pipeline_folder, "-o", tmp_path / "t.wav")
+    code, stdout, _ = run(
+        capsys,
+        "extract",
+        mixture_file,
+        "-q",
+        "Trumpet",
+        "-q",
+        "Bark",
+        "Meow",
+        "--model",
+        tiny_pipeline_folder,
+        "-o",
+        tmp_path / "t.wav",
+    )
     assert code == 0
     assert (tmp_path / "t_1.wav").exists() and (tmp_path / "t_2.wav").exists() and not (tmp_path / "t.wav").exists()
     assert "query:         Trumpet" in stdout and "query:         Bark, Meow" in stdout
@@ -126,7 +172,9 @@ def test_errors_exit_2_with_a_message(capsys, mixture_file, tiny_pipeline_folder
 def test_unreadable_file(capsys, tiny_pipeline_folder, tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio at all")
-    code, _, stderr = run(capsys, "extract", bad, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", tmp_path / "x.wav")
+    code, _, stderr = run(
+        capsys, "extract", bad, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", tmp_path / "x.wav"
+    )
     assert code == 2 and "Could not decode" in stderr
 
 

@@ -1,5 +1,7 @@
 """Long audio: overlap-save chunks reproduce one-pass extraction, seamlessly, in bounded memory."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -14,17 +16,22 @@ RATE = 16000
 QUERY = ["Trumpet", "Bark"]
 
 
-@pytest.mark.parametrize("num_samples, chunk, context", [(100_000, 16_000, 800), (16_000, 16_000, 800), (23_999, 16_000, 0), (7, 16_000, 80), (40_000, 8_000, 20_000)])
+@pytest.mark.parametrize(
+    "num_samples, chunk, context",
+    [(100_000, 16_000, 800), (16_000, 16_000, 800), (23_999, 16_000, 0), (7, 16_000, 80), (40_000, 8_000, 20_000)],
+)
 def test_chunk_plan_tiles_the_input(num_samples, chunk, context):
     hop = 40
     plan = plan_chunks(num_samples, chunk, context, hop)
     assert plan[0].core_start == 0 and plan[-1].core_end == num_samples
     assert plan[0].is_first and plan[-1].is_last
-    for previous, current in zip(plan, plan[1:]):
+    for previous, current in itertools.pairwise(plan):
         assert previous.core_end == current.core_start
     for piece in plan:
         assert piece.start % hop == 0 and piece.core_start % hop == 0
-        assert piece.start == max(0, piece.core_start - context) and piece.end == min(num_samples, piece.core_end + context)
+        assert piece.start == max(0, piece.core_start - context) and piece.end == min(
+            num_samples, piece.core_end + context
+        )
         assert piece.core_end - piece.core_start <= 1.5 * chunk
 
 
@@ -132,12 +139,16 @@ def test_chunk_refinement_extracts_each_chunk_with_its_own_query():
     margin = round(CROSSFADE_S * RATE)
     for chunk in chunks:
         start, end = round(chunk["start"] * RATE), round(chunk["end"] * RATE)
-        assert chunk["refined_query"] == [label for label in ["Bark", "Trumpet"] if chunk["class_probabilities"][label] >= theta]
+        assert chunk["refined_query"] == [
+            label for label in ["Bark", "Trumpet"] if chunk["class_probabilities"][label] >= theta
+        ]
         if chunk["refined_query"]:
             expected = pipe(audio, query=chunk["refined_query"], chunk_length_s=0, refine=False)["audio"]
         else:
             expected = pipe(audio, query=QUERY, chunk_length_s=0, oracle_classes=[])["audio"]
-        np.testing.assert_allclose(out["audio"][start + margin : end - margin], expected[start + margin : end - margin], atol=1e-4)
+        np.testing.assert_allclose(
+            out["audio"][start + margin : end - margin], expected[start + margin : end - margin], atol=1e-4
+        )
 
 
 def test_chunk_refinement_without_refining_equals_file_mode():

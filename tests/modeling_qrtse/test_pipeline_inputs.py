@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import soxr
 import torch
+from pipeline_helpers import noise, wav_bytes
 
 from modeling_qrtse import TargetSoundExtractionPipeline
-
-from pipeline_helpers import noise, wav_bytes
 
 QUERY = ["Trumpet", "Bark"]
 
@@ -113,7 +112,9 @@ def test_audio_decoder(tiny_pipeline):
     audio = noise(0.5, 44100, 2)
     decoder = FakeAudioDecoder(torch.from_numpy(audio.T.copy()), 44100)  # (channels, time)
     out = tiny_pipeline(decoder, query=QUERY)["audio"]
-    np.testing.assert_allclose(out, tiny_pipeline({"array": audio, "sampling_rate": 44100}, query=QUERY)["audio"], atol=1e-6)
+    np.testing.assert_allclose(
+        out, tiny_pipeline({"array": audio, "sampling_rate": 44100}, query=QUERY)["audio"], atol=1e-6
+    )
 
 
 def test_real_torchcodec_decoder(tiny_pipeline, tmp_path):
@@ -134,7 +135,7 @@ def test_datasets_row_with_its_own_query(tiny_pipeline):
 
 def test_url(tiny_pipeline, tmp_path):
     (tmp_path / "mix.wav").write_bytes(wav_bytes(noise(0.5), 16000))
-    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(tmp_path))  # noqa: E731
+    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

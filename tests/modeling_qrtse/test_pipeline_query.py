@@ -40,14 +40,26 @@ def test_labels_are_case_and_separator_insensitive():
     np.testing.assert_array_equal(parse_query("hi hat", LABEL2ID)[0][0], expected(LABEL2ID["Hi-hat"]))
 
 
-@pytest.mark.parametrize("query", [[["Trumpet"], ["Bark", "Meow"]], np.stack([expected(TRUMPET), expected(BARK, MEOW)])])
+@pytest.mark.parametrize(
+    "query", [[["Trumpet"], ["Bark", "Meow"]], np.stack([expected(TRUMPET), expected(BARK, MEOW)])]
+)
 def test_several_query_sets(query):
     multi_hot, several = parse_query(query, LABEL2ID)
     assert several
     np.testing.assert_array_equal(multi_hot, np.stack([expected(TRUMPET), expected(BARK, MEOW)]))
 
 
-@pytest.mark.parametrize("name, suggestion", [("dog", "Bark"), ("dogs", "Bark"), ("cat", "Meow"), ("trumpt", "Trumpet"), ("guitar", "Acoustic_guitar"), ("violin", "Violin_or_fiddle")])
+@pytest.mark.parametrize(
+    "name, suggestion",
+    [
+        ("dog", "Bark"),
+        ("dogs", "Bark"),
+        ("cat", "Meow"),
+        ("trumpt", "Trumpet"),
+        ("guitar", "Acoustic_guitar"),
+        ("violin", "Violin_or_fiddle"),
+    ],
+)
 def test_unknown_names_get_suggestions(name, suggestion):
     assert suggestion in suggest_labels(name, list(LABEL2ID))
     with pytest.raises(ValueError, match=f"Unknown class '{name}'.*{suggestion}"):
@@ -103,7 +115,10 @@ def test_threshold_drops_classes_below_it(tiny_pipeline):
     kept = tiny_pipeline(audio, query=["Trumpet", "Bark"], threshold=theta)["refined_query"]
     assert kept == (["Bark"] if p_bark > p_trumpet else ["Trumpet"])
     assert tiny_pipeline(audio, query=["Trumpet", "Bark"], threshold=1.0)["refined_query"] == []
-    assert tiny_pipeline(audio, query=["Trumpet", "Bark"], threshold=1.0, refine=False)["refined_query"] == ["Bark", "Trumpet"]
+    assert tiny_pipeline(audio, query=["Trumpet", "Bark"], threshold=1.0, refine=False)["refined_query"] == [
+        "Bark",
+        "Trumpet",
+    ]
 
 
 def test_refined_query_is_what_is_extracted(tiny_pipeline):
@@ -144,7 +159,15 @@ def test_silence_empty_query_config_gives_exact_zeros():
     assert out["refined_query"] == [] and not out["audio"].any()
 
 
-@pytest.mark.parametrize("kwargs, message", [({"threshold": 1.5}, "threshold"), ({"refinement": "clip"}, "refinement"), ({"chunk_length_s": -1}, "chunk_length_s"), ({"output_sampling_rate": "fast"}, "output_sampling_rate")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"threshold": 1.5}, "threshold"),
+        ({"refinement": "clip"}, "refinement"),
+        ({"chunk_length_s": -1}, "chunk_length_s"),
+        ({"output_sampling_rate": "fast"}, "output_sampling_rate"),
+    ],
+)
 def test_bad_parameters(tiny_pipeline, kwargs, message):
     with pytest.raises(ValueError, match=message):
         tiny_pipeline(noise(0.2), query=["Bark"], **kwargs)

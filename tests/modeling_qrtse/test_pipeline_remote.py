@@ -31,7 +31,13 @@ def test_saved_folder_carries_the_pipeline(tiny_pipeline_folder):
     task = config["custom_pipelines"][TASK]
     assert task["impl"] == "pipeline_qrtse.TargetSoundExtractionPipeline" and task["pt"] == ["AutoModel"]
     assert "default" not in task  # a path inside this installation means nothing elsewhere
-    for name in ("pipeline_qrtse.py", "query_qrtse.py", "audio_inputs_qrtse.py", "chunking_qrtse.py", "preprocessor_config.json"):
+    for name in (
+        "pipeline_qrtse.py",
+        "query_qrtse.py",
+        "audio_inputs_qrtse.py",
+        "chunking_qrtse.py",
+        "preprocessor_config.json",
+    ):
         assert (tiny_pipeline_folder / name).exists(), name
     for name in ("examples.py", "cli.py", "cli_extract.py", "default_checkpoint.py", "__init__.py"):
         assert not (tiny_pipeline_folder / name).exists(), f"{name} is package-only"
@@ -71,7 +77,9 @@ def test_remote_code_where_the_package_cannot_be_imported(tiny_pipeline_folder, 
         """
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], check=False, cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected["audio"])
     assert result.stdout.strip() == str(expected["refined_query"])
@@ -90,10 +98,14 @@ def test_no_model_uses_the_default_checkpoint(tiny_pipeline_folder, monkeypatch)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     pipe = pipeline(TASK)
     assert isinstance(pipe, TargetSoundExtractionPipeline)
-    np.testing.assert_array_equal(pipe(noise(0.5), query=QUERY)["audio"], make_pipeline()(noise(0.5), query=QUERY)["audio"])
+    np.testing.assert_array_equal(
+        pipe(noise(0.5), query=QUERY)["audio"], make_pipeline()(noise(0.5), query=QUERY)["audio"]
+    )
 
 
-@pytest.mark.skipif(not (default_model_path() / "config.json").exists(), reason="the embedded checkpoint is not trained yet")
+@pytest.mark.skipif(
+    not (default_model_path() / "config.json").exists(), reason="the embedded checkpoint is not trained yet"
+)
 def test_the_embedded_default_checkpoint(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = pipeline(TASK)(noise(2.0), query=QUERY, threshold=0.1)
