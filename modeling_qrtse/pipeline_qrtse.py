@@ -78,8 +78,10 @@ class TargetSoundExtractionPipeline(Pipeline):
             pooled over every frame of the file; chunk-level frame probabilities are combined with
             the classifier's own pooling (for linear-softmax, sum(p^2) / sum(p) accumulated over
             chunks), so only the BiGRU's context is limited to the chunk. This takes two passes
-            over the file (classify, then extract), recomputing the encoder and shared features,
-            so memory stays bounded by one chunk. `"chunk"`: each chunk is refined with its own
+            over the file (classify, then extract), recomputing the encoder and shared features
+            (about a third more compute), so that model activations stay bounded by one chunk;
+            the input and output waveforms are held whole. Input that fits one chunk takes one
+            pass and equals `QrtseModel.forward` exactly. `"chunk"`: each chunk is refined with its own
             probabilities, the temporal refinement that the paper's Section 5 suggests for
             sounds active in only part of a long recording; one pass; choose `chunk_length_s`
             as the refinement granularity (the paper trains on 6 s clips).
@@ -93,7 +95,8 @@ class TargetSoundExtractionPipeline(Pipeline):
             equal one-pass extraction up to float rounding (for cLN models; gLN models normalise
             over the whole input, so chunks are an approximation there). Less context is faster
             and approximate; the crossfade then hides the small jumps at chunk borders.
-        return_probabilities (`bool`, defaults to False): also return frame-level probabilities.
+        return_probabilities (`bool`, defaults to False): also return frame-level probabilities
+            (held whole: 400 frames x classes floats per second of audio at the default hop).
         output_sampling_rate (`None`, `"input"` or `int`, defaults to None): rate of the returned
             audio. None returns the model rate, which carries all the bandwidth the model
             produced; `"input"` resamples back to each input's own rate; an int to that rate.
