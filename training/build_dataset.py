@@ -37,6 +37,7 @@ class BuildArguments:
     seed: int = field(default=0, metadata={"help": "Seeds clip splits, built-in renders and mixtures."})
     num_workers: int = field(default=1, metadata={"help": "Processes rendering frozen mixtures."})
     reuse_clips: bool = field(default=False, metadata={"help": "Keep an existing <output>/clips."})
+    no_parquet: bool = field(default=False, metadata={"help": "Skip the parquet copy (data/*.parquet)."})
     no_progress: bool = field(default=False, metadata={"help": "Hide progress bars."})
 
 
@@ -83,14 +84,14 @@ class SourceArguments:
     test_fraction: float = field(default=0.1, metadata={"help": "folder: held-out share for test."})
 
 
-def make_source(build: BuildArguments, args: SourceArguments):
-    """The `ClipSource` named by `build.source`; imports only what that source needs."""
+def make_source(build_args: BuildArguments, args: SourceArguments):
+    """The `ClipSource` named by `build_args.source`; imports only what that source needs."""
     def require(**values):
         missing = [f"--{name.replace('_', '-')}" for name, value in values.items() if not value]
         if missing:
-            raise SystemExit(f"--source {build.source} needs {' and '.join(missing)}")
+            raise SystemExit(f"--source {build_args.source} needs {' and '.join(missing)}")
 
-    if build.source == "builtin":
+    if build_args.source == "builtin":
         from .sources.builtin import BuiltinSource
 
         return BuiltinSource(
@@ -106,21 +107,21 @@ def make_source(build: BuildArguments, args: SourceArguments):
             },
             background_seconds=args.background_seconds,
             include_stand_ins=args.include_stand_ins,
-            seed=build.seed,
+            seed=build_args.seed,
         )
-    if build.source == "fsd-tau":
+    if build_args.source == "fsd-tau":
         from .sources.fsd_tau import FsdTauSource
 
         require(fsd_root=args.fsd_root, tau_root=args.tau_root)
         return FsdTauSource(
-            args.fsd_root, args.tau_root, args.validation_fraction, args.manually_verified_only, seed=build.seed
+            args.fsd_root, args.tau_root, args.validation_fraction, args.manually_verified_only, seed=build_args.seed
         )
-    if build.source == "folder":
+    if build_args.source == "folder":
         from .sources.folder import HuggingFaceDatasetSource, LabelledFolderSource
 
         require(background_root=args.background_root)
         fractions = dict(
-            validation_fraction=args.validation_fraction, test_fraction=args.test_fraction, seed=build.seed
+            validation_fraction=args.validation_fraction, test_fraction=args.test_fraction, seed=build_args.seed
         )
         if args.foreground_hf_dataset:
             return HuggingFaceDatasetSource(
@@ -128,38 +129,40 @@ def make_source(build: BuildArguments, args: SourceArguments):
             )
         require(foreground_root=args.foreground_root)
         return LabelledFolderSource(args.foreground_root, args.background_root, **fractions)
-    raise SystemExit(f"unknown --source {build.source!r}: choose builtin, fsd-tau or folder")
+    raise SystemExit(f"unknown --source {build_args.source!r}: choose builtin, fsd-tau or folder")
 
 
-def build(build: BuildArguments, mixing: MixingArguments, source_args: SourceArguments) -> Path:
+def build(build_args: BuildArguments, mixing: MixingArguments, source_args: SourceArguments) -> Path:
     """Run the whole build; returns the output folder."""
-    output, config, progress = Path(build.output), mixing.config(), not build.no_progress
-    source = make_source(build, source_args)
+    output, config, progress = Path(build_args.output), mixing.config(), not build_args.no_progress
+    source = make_source(build_args, source_args)
     # What the data depends on: not where it is written, nor how fast.
-    content_args = {k: v for k, v in asdict(build).items() if k not in ("output", "num_workers", "no_progress", "reuse_clips")}
+    not_content = ("output", "num_workers", "no_progress", "no_parquet", "reuse_clips")
+    content_args = {k: v for k, v in asdict(build_args).items() if k not in not_content}
     fingerprint = stable_fingerprint(content_args, asdict(mixing), asdict(source_args))
     clips_dir = output / "clips"
-    if not (build.reuse_clips and (clips_dir / "dataset_dict.json").is_file()):
-        clips_fingerprint = stable_fingerprint(asdict(source_args), build.seed)
+    if not (build_args.reuse_clips and (clips_dir / "dataset_dict.json").is_file()):
+        clips_fingerprint = stable_fingerprint(asdict(source_args), build_args.seed)
         build_clip_dataset(source, clips_dir, fingerprint=clips_fingerprint, progress=progress)
-    split_sizes = {"validation": build.num_validation, "test": build.num_test}
+    split_sizes = {"validation": build_args.num_validation, "test": build_args.num_test}
     examples = {}
     for split, size in split_sizes.items():
         foreground, background, class_names = load_clip_pools(clips_dir, split)
         if tuple(class_names) != tuple(source.class_names):
             raise ValueError(f"{clips_dir} was built with other classes; rebuild without --reuse-clips")
         examples[split] = iter_mixture_examples(
-            split, size, build.seed, foreground, background, class_names, config, build.num_workers, progress
+            split, size, build_args.seed, foreground, background, class_names, config, build_args.num_workers, progress
         )
-    save_frozen_splits(examples, source.class_names, output, fingerprint, config)
-    (output / "README.md").write_text(dataset_card(source, split_sizes, build.num_train, build.seed, config, output))
+    save_frozen_splits(examples, source.class_names, output, fingerprint, config, parquet=not build_args.no_parquet)
+    (output / "README.md").write_text(dataset_card(source, split_sizes, build_args.num_train, build_args.seed, config, output))
     info = {
         "source": source.name,
+        "audio_redistributable": source.audio_redistributable,
         "class_names": list(source.class_names),
         "sample_rate": config.sample_rate,
-        "train_mixtures_per_epoch": build.num_train,
+        "train_mixtures_per_epoch": build_args.num_train,
         "mixing": asdict(config),
-        "arguments": {**asdict(build), **asdict(mixing), **asdict(source_args)},
+        "arguments": {**asdict(build_args), **asdict(mixing), **asdict(source_args)},
     }
     (output / "build_info.json").write_text(json.dumps(info, indent=2) + "\n")
     return output

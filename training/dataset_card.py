@@ -85,8 +85,8 @@ with inactive classes drawn from the classes absent from the mixture.
 """
 
 RECIPES_ONLY_WARNING = """\
-> **Do not publish the audio of this build.** One of its sources does not allow redistributing
-> renders (see the licences below). Publish the recipes instead:
+> **Do not publish the audio of this build** unless you may redistribute every source clip: a
+> source's licence forbids it or is unknown to the builder (see below). Publish the recipes instead:
 > `training.frozen_split.recipes_only(dataset)` drops the `{columns}` columns; anyone holding
 > the original datasets rebuilds every mixture bit-exactly with
 > `training.frozen_split.rebuild_mixture`.

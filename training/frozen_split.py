@@ -137,17 +137,21 @@ def iter_mixture_examples(
         _WORKER_ARGS = None
 
 
-def save_frozen_splits(split_examples: dict, class_names, output_dir, fingerprint: str, config=MixingConfig()):
-    """Save frozen splits to `<output_dir>/mixtures` (save_to_disk) and `<output_dir>/data/*.parquet`."""
+def save_frozen_splits(
+    split_examples: dict, class_names, output_dir, fingerprint: str, config=MixingConfig(), parquet: bool = True
+):
+    """Save frozen splits to `<output_dir>/mixtures` (save_to_disk) and, with `parquet`, to
+    `<output_dir>/data/<split>-00000-of-00001.parquet` (the layout the dataset card's configs name)."""
     output_dir = Path(output_dir)
     features = mixture_features(class_names, config.max_sources)
     description = "Frozen qrtse mixtures (paper Section 4.1). See README.md."
     splits = save_dataset_dict(
         split_examples, features, output_dir / "mixtures", stable_fingerprint("mixtures", fingerprint), description
     )
-    (output_dir / "data").mkdir(parents=True, exist_ok=True)
-    for split, dataset in splits.items():
-        dataset.to_parquet(str(output_dir / "data" / f"{split}-00000-of-00001.parquet"))
+    if parquet:
+        (output_dir / "data").mkdir(parents=True, exist_ok=True)
+        for split, dataset in splits.items():
+            dataset.to_parquet(str(output_dir / "data" / f"{split}-00000-of-00001.parquet"))
     return splits
 
 

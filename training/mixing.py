@@ -147,7 +147,8 @@ def _power(x: np.ndarray) -> float:
 
 def _draw_event_window(rng, foreground, index: int, num_samples: int) -> tuple:
     """(onset, clip_offset, length, power): short clips go at a random onset, long clips are
-    cut at a random offset to fill the mixture; silent windows of long clips are redrawn."""
+    cut at a random offset to fill the mixture; silent windows of long clips are redrawn, and
+    the SNR is measured over the window actually used."""
     clip = foreground.clip(index)
     if len(clip) < num_samples:
         return int(rng.integers(0, num_samples - len(clip) + 1)), 0, len(clip), _power(clip)
@@ -155,8 +156,10 @@ def _draw_event_window(rng, foreground, index: int, num_samples: int) -> tuple:
         offset = int(rng.integers(0, len(clip) - num_samples + 1))
         power = _power(clip[offset : offset + num_samples])
         if power > _SILENT_POWER:
-            break
-    return 0, offset, num_samples, power
+            return 0, offset, num_samples, power
+    # A mostly silent long clip: centre the window on its loudest sample, which is never silent.
+    offset = int(np.clip(np.argmax(np.abs(clip)) - num_samples // 2, 0, len(clip) - num_samples))
+    return 0, offset, num_samples, _power(clip[offset : offset + num_samples])
 
 
 def draw_recipe(

@@ -77,3 +77,14 @@ def test_config_validation():
 
 def test_presence_vector():
     np.testing.assert_array_equal(presence_vector(np.array([2, 0, -1]), 4), [1, 0, 1, 0])
+
+
+def test_mostly_silent_long_clip_gets_a_sounding_window():
+    clip = np.zeros(30 * 16000, dtype=np.int16)
+    clip[20 * 16000 : 20 * 16000 + 800] = 10000  # 50 ms of sound in 30 s
+    foreground = InMemoryClipPool([clip] + [np.full(8000, 1000 * (k + 1), dtype=np.int16) for k in range(4)], range(5))
+    background = InMemoryClipPool([np.random.default_rng(0).integers(-300, 300, 160000).astype(np.int16)], [-1])
+    config = MixingConfig(min_sources=5)
+    for seed in range(5):
+        recipe, rendered = mix(np.random.default_rng(seed), foreground, background, config)
+        assert np.all(np.isfinite(rendered.stems)) and rendered.stems[0].any()

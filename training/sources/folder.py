@@ -81,6 +81,8 @@ class LabelledFolderSource(_BackgroundFolderMixin, ClipSource):
     """
 
     name = "folder"
+    # The builder cannot know the licence of your files: the card then advises publishing recipes.
+    audio_redistributable = False
 
     def __init__(
         self, foreground_root, background_root, validation_fraction=0.1, test_fraction=0.1, class_names=None, seed=0
@@ -147,6 +149,7 @@ class HuggingFaceDatasetSource(_BackgroundFolderMixin, ClipSource):
     """
 
     name = "hf-dataset"
+    audio_redistributable = False
 
     def __init__(
         self, dataset, background_root, audio_column="audio", label_column="label",
