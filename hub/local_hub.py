@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .local_hub_store import DEFAULT_BRANCH, REPO_TYPES, HubError, HubStore
-from .local_hub_views import card_metadata, repo_info, resolve_range, tree_entries
+from .local_hub_views import repo_info, resolve_range, tree_entries
 
 # What the Hub stores with LFS whatever its size (its default .gitattributes), and the size above
 # which any file goes to LFS. datasets deletes its temporary parquet files once preupload has
@@ -61,9 +61,10 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.headers.get('Host') or '%s:%d' % self.server.server_address[:2]}"
+        host, port = self.server.server_address[:2]
+        return f"http://{self.headers.get('Host') or f'{host}:{port}'}"
 
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
+    def log_message(self, format, *args):
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -81,7 +82,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def send(self, status: int, body: bytes = b"", headers: dict = None, content_type="application/json"):
+    def send(self, status: int, body: bytes = b"", headers: dict | None = None, content_type="application/json"):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -91,7 +92,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def send_json(self, value, status: int = 200, headers: dict = None):
+    def send_json(self, value, status: int = 200, headers: dict | None = None):
         self.send(status, json.dumps(value).encode(), headers)
 
     def send_error_json(self, error: HubError):
@@ -114,7 +115,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 raise HubError(404, message)
         except HubError as error:
             self.send_error_json(error)
-        except Exception as error:  # report, do not kill the connection silently
+        except Exception as error:  # noqa: BLE001 - any bug becomes a 500 the client reports, not a dropped connection
             print(f"local hub error on {self.command} {self.path}: {error!r}", file=sys.stderr)
             self.send_error_json(HubError(500, f"{type(error).__name__}: {error}"))
 

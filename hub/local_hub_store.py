@@ -22,7 +22,7 @@ class HubError(Exception):
     """A request the Hub would refuse: `status` is the HTTP status, `code` the `X-Error-Code`
     header huggingface_hub reads to raise the matching exception (RepoNotFound, ...)."""
 
-    def __init__(self, status: int, message: str, code: str = None):
+    def __init__(self, status: int, message: str, code: str | None = None):
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
 
@@ -56,7 +56,7 @@ class Commit:
     oid: str
     title: str
     date: str
-    parent: str = None
+    parent: str | None = None
     files: dict = field(default_factory=dict)  # path -> FileEntry
 
 
@@ -110,7 +110,7 @@ class HubStore:
             self._save(repo)
             return repo
 
-    def set_variable(self, repo_type: str, repo_id: str, key: str, value: str, description: str = None) -> dict:
+    def set_variable(self, repo_type: str, repo_id: str, key: str, value: str, description: str | None = None) -> dict:
         """Set a Space variable; returns all of the repository's variables."""
         with self._lock:
             repo = self.repo(repo_type, repo_id)
@@ -141,7 +141,7 @@ class HubStore:
             raise HubError(400, f"Invalid sha256 {sha256!r}")
         return self.root / "blobs" / sha256
 
-    def put_blob(self, content: bytes, expected_sha256: str = None) -> str:
+    def put_blob(self, content: bytes, expected_sha256: str | None = None) -> str:
         sha256 = hashlib.sha256(content).hexdigest()
         if expected_sha256 is not None and sha256 != expected_sha256:
             raise HubError(400, f"Content hash {sha256} does not match the announced oid {expected_sha256}")
@@ -157,7 +157,7 @@ class HubStore:
 
     # --- commits ---
 
-    def commit(self, repo_type: str, repo_id: str, title: str, operations: list, parent: str = None) -> Commit:
+    def commit(self, repo_type: str, repo_id: str, title: str, operations: list, parent: str | None = None) -> Commit:
         """Apply `operations` (dicts `{"key": "file"|"lfsFile"|"deletedFile"|"deletedFolder", "value"}`
         as in the commit NDJSON, with regular-file content already decoded to bytes in
         `value["content"]`) on top of `main` and return the new commit."""

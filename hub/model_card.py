@@ -27,7 +27,7 @@ TAGS = ["target-sound-extraction", "source-separation", "audio", "query-refineme
 PREFERRED_QUERY = ("Trumpet", "Bark")  # the README demo's partially matched query
 
 
-def select_system(results: dict, model_dir=None, system: str = None) -> str:
+def select_system(results: dict, model_dir=None, system: str | None = None) -> str:
     """The results entry that describes the published checkpoint: `system` if given, else the
     one evaluated from `model_dir`, else `proposed`, else the only one."""
     systems = results["systems"]
@@ -122,8 +122,8 @@ sf.write("extracted.wav", out["audio"], out["sampling_rate"])
 
 
 def model_card(
-    config, repo_id: str, results: dict = None, system: str = None, model_dir=None, build_info: dict = None,
-    dataset_repo_id: str = None, license_name: str = None,
+    config, repo_id: str, results: dict | None = None, system: str | None = None, model_dir=None, build_info: dict | None = None,
+    dataset_repo_id: str | None = None, license_name: str | None = None,
 ) -> str:
     """The card's text. `config` is the checkpoint's `QrtseConfig`; `results` the parsed
     results.json; `build_info` the parsed `build_info.json` of the training data's build."""
@@ -131,11 +131,10 @@ def model_card(
     theta = float(config.refinement_threshold)
     source = (build_info or {}).get("source")
     data = training_data(source)
-    metadata = dict(
-        library_name="transformers", pipeline_tag="audio-to-audio", tags=TAGS,
-        license=license_name or "other",
-        datasets=[dataset_repo_id] if dataset_repo_id else None,
-    )
+    metadata = {
+        "library_name": "transformers", "pipeline_tag": "audio-to-audio", "tags": TAGS,
+        "license": license_name or "other", "datasets": [dataset_repo_id] if dataset_repo_id else None,
+    }
     if metadata["license"] == "other":
         metadata.update(license_name="qrtse-weights", license_link="LICENSE.md")
     evaluation = "This checkpoint has not been evaluated yet (publish it with `--results results.json`)."

@@ -3,10 +3,11 @@
     python -m hub.push_dataset --build data/builtin --repo-id user/qrtse-builtin-mixtures [--splits test]
 
 The splits come from `training.build_dataset`'s output (`<build>/mixtures`), the card from its
-README.md (adapted by `hub.dataset_card_publish`). When the build's source does not allow
-redistributing rendered audio (FSDKaggle2018 + TAU: TAU is non-commercial), or the source is not
-recorded, only the recipes are published (`training.frozen_split.recipes_only`); `--recipes-only`
-forces that for any build. Load it back with `datasets.load_dataset("user/qrtse-builtin-mixtures")`.
+README.md (adapted by `hub.dataset_card_publish`). Only the recipes are published
+(`training.frozen_split.recipes_only`) when the source's licence forbids redistributing rendered
+audio (FSDKaggle2018 + TAU: TAU is non-commercial) or the builder cannot know it (your own
+folders or datasets: pass `--include-audio` if you may redistribute every clip); `--recipes-only`
+forces recipes for any build. Load it back with `datasets.load_dataset("user/qrtse-builtin-mixtures")`.
 """
 
 import argparse
@@ -32,19 +33,26 @@ def build_splits(build: Path) -> list:
     return list(load_from_disk(str(folder)).keys())
 
 
-def publishes_audio(build: Path, force_recipes_only: bool = False) -> bool:
-    """Whether the rendered audio of `build` may be published (its source's licence allows it)."""
+def publishes_audio(build: Path, recipes_only_requested: bool = False, include_audio: bool = False) -> bool:
+    """Whether the rendered audio of `build` is published: yes when its source allows it; never when
+    the source's licence forbids it (TAU); for sources whose licence the builder cannot know (your
+    own folders), only when the publisher says so with `include_audio`."""
     info_path = build / "build_info.json"
-    source = json.loads(info_path.read_text()).get("source") if info_path.is_file() else None
-    return not force_recipes_only and training_data(source).audio_redistributable
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    data = training_data(info.get("source"))
+    if data.audio == "forbidden" and include_audio:
+        raise ValueError(f"the licence of the {info['source']!r} source forbids publishing its audio: publish recipes")
+    if recipes_only_requested or data.audio == "forbidden":
+        return False
+    return bool(info.get("audio_redistributable", data.audio_redistributable)) or include_audio
 
 
-def push_dataset(build, repo_id, splits=None, force_recipes_only=False, private=False) -> str:
+def push_dataset(build, repo_id, splits=None, force_recipes_only=False, private=False, include_audio=False) -> str:
     """Upload the card, then the splits (datasets adds its `dataset_info` to the card). Returns the
     repository URL."""
     build = Path(build)
     splits = splits or build_splits(build)
-    with_audio = publishes_audio(build, force_recipes_only)
+    with_audio = publishes_audio(build, force_recipes_only, include_audio)
     datasets = DatasetDict()
     for split in splits:
         dataset = load_frozen_split(build, split)
@@ -66,10 +74,15 @@ def main(argv=None):
     parser.add_argument("--build", required=True, help="output folder of training.build_dataset")
     parser.add_argument("--repo-id", required=True, help="namespace/name of the dataset repository")
     parser.add_argument("--splits", nargs="+", help="splits to publish (default: all frozen splits of the build)")
-    parser.add_argument("--recipes-only", action="store_true", help="publish recipes without audio, whatever the source")
+    audio = parser.add_mutually_exclusive_group()
+    audio.add_argument("--recipes-only", action="store_true", help="publish recipes without audio, whatever the source")
+    audio.add_argument(
+        "--include-audio", action="store_true",
+        help="publish the audio of a folder / HF-dataset build: you confirm every clip may be redistributed",
+    )
     parser.add_argument("--private", action="store_true", help="create the repository private")
     args = parser.parse_args(argv)
-    url = push_dataset(args.build, args.repo_id, args.splits, args.recipes_only, args.private)
+    url = push_dataset(args.build, args.repo_id, args.splits, args.recipes_only, args.private, args.include_audio)
     print(f"Published {args.repo_id}: {url}")
 
 

@@ -26,7 +26,7 @@ def load_json(path):
     return json.loads(Path(path).read_text()) if path else None
 
 
-def training_build_info(model_dir: Path, results: dict = None, data_dir=None) -> dict:
+def training_build_info(model_dir: Path, results: dict | None = None, data_dir=None) -> dict:
     """`build_info.json` of the data the model was trained on: from `data_dir`, else from the
     `training_args.json` of the run that saved `model_dir`, else from the evaluated data folder."""
     candidates = [data_dir]

@@ -9,7 +9,11 @@ class TrainingData:
     title: str
     notes: str  # markdown: provenance and licences
     licence_summary: str  # one line for the card's licence section
-    audio_redistributable: bool  # may rendered mixtures be published?
+    audio: str  # may rendered mixtures be published: "allowed", "forbidden" or "unknown"
+
+    @property
+    def audio_redistributable(self) -> bool:
+        return self.audio == "allowed"
 
 
 BUILTIN = TrainingData(
@@ -29,7 +33,7 @@ BUILTIN = TrainingData(
         "GPL-3+ speech synthesis: whether weights are a derivative work of their training data is "
         "unsettled, so treat them under those terms if you redistribute them."
     ),
-    audio_redistributable=True,
+    audio="allowed",
 )
 
 FSD_TAU = TrainingData(
@@ -43,21 +47,21 @@ FSD_TAU = TrainingData(
         "The code is Apache-2.0. The weights were trained on TAU Urban Acoustic Scenes 2019, whose licence "
         "allows non-commercial use only: **use these weights for non-commercial purposes only**."
     ),
-    audio_redistributable=False,
+    audio="forbidden",
 )
 
 FOLDER = TrainingData(
     title="a user-supplied folder or Hugging Face dataset of labelled clips",
     notes="- Clips supplied by whoever trained this model: check their licences before reuse.",
     licence_summary="The code is Apache-2.0. The weights follow the licences of the clips they were trained on.",
-    audio_redistributable=True,
+    audio="unknown",  # only the publisher knows whether the clips may be redistributed
 )
 
 UNKNOWN = TrainingData(
     title="unrecorded data",
     notes="- The training data of this checkpoint was not recorded.",
     licence_summary="The code is Apache-2.0; the licence of the weights depends on unrecorded training data.",
-    audio_redistributable=False,  # publish recipes only unless told otherwise
+    audio="unknown",
 )
 
 SOURCES = {"builtin": BUILTIN, "fsd-tau": FSD_TAU, "folder": FOLDER, "hf-dataset": FOLDER}

@@ -13,17 +13,16 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home from a demo
 
-import argparse  # noqa: E402
-import functools  # noqa: E402
-import tempfile  # noqa: E402
+import argparse
+import functools
+import tempfile
 
-import gradio as gr  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import soundfile as sf  # noqa: E402
-
-from example_mixtures import write_examples  # noqa: E402
-from spectrograms import spectrogram_image  # noqa: E402
+import gradio as gr
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from example_mixtures import write_examples
+from spectrograms import spectrogram_image
 
 MODEL_ENV = "QRTSE_MODEL"
 MAX_SECONDS = float(os.environ.get("QRTSE_MAX_SECONDS", "60"))  # CPU Spaces: keep requests short
@@ -31,7 +30,7 @@ TOP_CLASSES = 10  # bars shown besides the queried classes
 STATUS_COLOURS = {"kept": "#16a34a", "removed": "#dc2626", "queried": "#2563eb", "not queried": "#9ca3af"}
 
 
-def resolve_model(model: str = None) -> str:
+def resolve_model(model: str | None = None) -> str:
     """The model to serve: argument, environment, or the package's embedded checkpoint."""
     model = model or os.environ.get(MODEL_ENV)
     if model:
@@ -45,7 +44,7 @@ def resolve_model(model: str = None) -> str:
     return str(default_model_path())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_extractor(model: str):
     """The target-sound-extraction pipeline, loaded once per process. The package's own classes
     when it is installed (no remote code runs), else the Hub repository's remote code."""
@@ -64,7 +63,7 @@ def read_audio(path, rate: int) -> np.ndarray:
         raise gr.Error("No audio: upload or record a mixture, or pick an example below.")
     try:
         audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as error:  # libsndfile's errors are not one class
+    except Exception as error:  # noqa: BLE001 - libsndfile's errors are not one class
         reason = str(error).rstrip(".")
         raise gr.Error(f"Could not read this audio file ({os.path.basename(path)}): {reason}. Try WAV, FLAC, OGG or MP3.")
     if audio.size == 0:
@@ -128,7 +127,7 @@ def make_extract(extractor):
     rate = extractor.feature_extractor.sampling_rate
     has_classifier = getattr(extractor.model, "classifier", None) is not None
 
-    def extract(audio_path, classes, theta, refine, progress=gr.Progress()):
+    def extract(audio_path, classes, theta, refine, progress=gr.Progress()):  # noqa: B008 - gradio's progress idiom
         if not classes:
             raise gr.Error("Choose at least one target class to extract.")
         mixture = read_audio(audio_path, rate)

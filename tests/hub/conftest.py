@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from hub_helpers import fake_results
 
 from hub.local_hub import LocalHub
-from hub_helpers import fake_results
 from modeling_qrtse import QrtseConfig, QrtseFeatureExtractor, QrtseModel
 
 
@@ -36,6 +36,7 @@ def tiny_build(tmp_path_factory):
     """A build folder from `training.build_dataset` (card + build_info.json) on synthetic clips."""
     sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
     from tiny_build import write_tiny_build
+
     from training.build_dataset import BuildArguments, MixingArguments, SourceArguments, build
 
     root = tmp_path_factory.mktemp("tiny_build")

@@ -1,6 +1,7 @@
 """The local Hub server against huggingface_hub's own client calls, in process."""
 
 import urllib.request
+from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi, constants, hf_hub_download
@@ -28,7 +29,7 @@ def test_upload_list_download_round_trip(api, local_hub, tmp_path):
     (lfs_file,) = api.get_paths_info("user/files", ["weights/model.bin"])
     assert lfs_file.lfs is not None and lfs_file.size == len(weights)
     path = hf_hub_download("user/files", "weights/model.bin", endpoint=local_hub.endpoint, cache_dir=tmp_path)
-    assert open(path, "rb").read() == weights
+    assert Path(path).read_bytes() == weights
     assert api.model_info("user/files").sha == commit.oid
 
 
@@ -38,7 +39,7 @@ def test_old_revisions_stay_readable(api, local_hub, tmp_path):
     api.upload_file(path_or_fileobj=b"v2", path_in_repo="value.txt", repo_id="user/history")
     old = hf_hub_download("user/history", "value.txt", revision=first.oid, endpoint=local_hub.endpoint, cache_dir=tmp_path)
     new = hf_hub_download("user/history", "value.txt", endpoint=local_hub.endpoint, cache_dir=tmp_path)
-    assert open(old, "rb").read() == b"v1" and open(new, "rb").read() == b"v2"
+    assert Path(old).read_bytes() == b"v1" and Path(new).read_bytes() == b"v2"
     assert [c.title for c in api.list_repo_commits("user/history")][-1] == "initial commit"
 
 

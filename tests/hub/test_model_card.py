@@ -1,13 +1,11 @@
 """The generated model card: Hub metadata, model-index from results.json, classes, usage, licences."""
 
 import pytest
+from hub_helpers import fake_results
 from huggingface_hub import ModelCard
 
 from hub.model_card import model_card, select_system, usage_snippet
-from hub.training_data import training_data
 from modeling_qrtse import QrtseConfig
-
-from hub_helpers import fake_results
 
 
 @pytest.fixture
@@ -69,9 +67,3 @@ def test_system_selection(tmp_path):
 def test_usage_snippet_queries_known_classes():
     assert "query=['Trumpet', 'Bark']" in usage_snippet("u/m", ["Bark", "Trumpet", "Meow"], 0.1)
     assert "query=['beep', 'bell']" in usage_snippet("u/m", ["beep", "bell", "hum"], 0.1)
-
-
-def test_sources_that_forbid_publishing_audio():
-    assert training_data("builtin").audio_redistributable and training_data("folder").audio_redistributable
-    assert not training_data("fsd-tau").audio_redistributable
-    assert not training_data(None).audio_redistributable  # unknown: recipes only

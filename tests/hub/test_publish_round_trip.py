@@ -4,16 +4,14 @@ unimportable; the Space's handler runs from its downloaded folder with its Space
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from huggingface_hub import HfApi
-
 from hub_helpers import hub_environment
+from huggingface_hub import HfApi
 
 REPOSITORY = Path(__file__).parents[2]
 
@@ -58,7 +56,7 @@ report["space_audio"] = len(extracted)
 
 
 def run(command, env, cwd):
-    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, f"{command[:4]} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
     return result
 
@@ -70,22 +68,20 @@ def readme(hub, repo_type, repo_id) -> str:
 
 def usage_snippet(card: str) -> str:
     """The card's first python block: what a user copies."""
-    return re.search(r"```python\n(.*?)```", card, re.S).group(1)
+    return re.search(r"```python\n(.*?)```", card, re.DOTALL).group(1)
 
 
 @pytest.mark.slow
 def test_publish_then_load_without_the_package(local_hub, tiny_checkpoint, tiny_build, tmp_path):
     publisher = hub_environment(local_hub, tmp_path / "publisher_home")
-    # A build whose source forbids redistributing audio (TAU): only recipes may be published.
-    restricted = shutil.copytree(tiny_build, tmp_path / "restricted_build")
-    info = json.loads((restricted / "build_info.json").read_text())
-    (restricted / "build_info.json").write_text(json.dumps({**info, "source": "fsd-tau"}))
     # The three publishing commands' entry points, in one process to pay torch's import once.
     commands = [
         ["hub.push_model", ["--model", str(tiny_checkpoint / "best"), "--repo-id", "user/qrtse-tiny", "--results",
                             str(tiny_checkpoint / "results.json"), "--dataset-repo-id", "user/qrtse-mixtures"]],
-        ["hub.push_dataset", ["--build", str(tiny_build), "--repo-id", "user/qrtse-mixtures"]],
-        ["hub.push_dataset", ["--build", str(restricted), "--repo-id", "user/qrtse-recipes", "--splits", "test"]],
+        # A folder build: the builder cannot know the clips' licence, the publisher vouches for them...
+        ["hub.push_dataset", ["--build", str(tiny_build), "--repo-id", "user/qrtse-mixtures", "--include-audio"]],
+        # ... or does not, and only the recipes are published.
+        ["hub.push_dataset", ["--build", str(tiny_build), "--repo-id", "user/qrtse-recipes", "--splits", "test"]],
         ["hub.push_space", ["--repo-id", "user/qrtse-demo", "--model-repo-id", "user/qrtse-tiny"]],
     ]
     script = "import importlib\n" + "".join(

@@ -59,22 +59,20 @@ def space_url(tiny_model_dir, tmp_path_factory):
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(root / "gradio")}
     command = [sys.executable, str(SPACE / "app.py"), "--model", str(tiny_model_dir), "--host", "127.0.0.1",
                "--port", str(port), "--examples-dir", str(root / "examples")]
-    log = open(root / "space.log", "w")
-    process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, process)
-    except Exception:
-        process.kill()
-        log.close()
-        raise RuntimeError((root / "space.log").read_text()[-4000:])
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with open(root / "space.log", "w") as log:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(url, process)
+        except (RuntimeError, TimeoutError) as error:
+            process.kill()
+            raise RuntimeError(f"{error}:\n" + (root / "space.log").read_text()[-4000:]) from None
+        yield url
+        process.terminate()  # only the process this fixture started
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @pytest.fixture(scope="session")

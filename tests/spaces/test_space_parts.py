@@ -4,14 +4,13 @@ import importlib.metadata
 import re
 from pathlib import Path
 
+# spaces/ is on sys.path (conftest), as the Space's own folder is on a Space.
+import app
 import gradio as gr
 import numpy as np
 import pytest
 import soundfile as sf
 import yaml
-
-# spaces/ is on sys.path (conftest), as the Space's own folder is on a Space.
-import app
 from example_mixtures import synthetic_examples, write_examples
 from spectrograms import spectrogram_image
 
@@ -62,7 +61,7 @@ def test_output_is_scaled_only_when_it_would_clip():
 
 
 def test_space_metadata_matches_what_is_tested():
-    header = yaml.safe_load(re.match(r"---\n(.*?)\n---\n", (SPACE / "README.md").read_text(), re.S).group(1))
+    header = yaml.safe_load(re.match(r"---\n(.*?)\n---\n", (SPACE / "README.md").read_text(), re.DOTALL).group(1))
     assert header["sdk"] == "gradio" and header["sdk_version"] == gr.__version__
     assert (SPACE / header["app_file"]).is_file()
     for line in (SPACE / "requirements.txt").read_text().splitlines():
