@@ -1,5 +1,6 @@
 """The Space in headless Chromium, as a visitor meets it: upload a mixture, tick classes, press
-Extract, receive audio; pick an example; see the error for a missing upload.
+Extract, receive audio; record from the microphone (Chromium's fake device); pick an example;
+see the error for a missing upload.
 
 Chromium comes from Debian (`apt-get install chromium`, done by `.ci/run`), not from
 `playwright install`, which downloads and cannot work offline."""
@@ -9,13 +10,15 @@ import shutil
 
 import pytest
 import soundfile as sf
+from playwright import sync_api as playwright
 
-playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Headless, and nothing that phones out: the machine's closed network refuses those connections.
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # A microphone that plays a test tone, granted without a prompt.
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
 ]
 OUTPUT_TIMEOUT_MS = 90_000
 
@@ -34,11 +37,12 @@ def browser():
 
 @pytest.fixture
 def page(browser, space_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    context = browser.new_context(viewport={"width": 1400, "height": 1800}, permissions=["microphone"])
+    page = context.new_page()
     page.goto(space_url)
     page.locator("#extract").wait_for()
     yield page
-    page.close()
+    context.close()
 
 
 def received_audio(page):
@@ -62,6 +66,19 @@ def test_upload_select_extract_receive_audio(page, mixture_file, tmp_path):
     page.locator("#spectrograms img").wait_for()
     assert "Bark" in page.locator("#explanation").inner_text()
     page.screenshot(path=str(tmp_path / "space.png"), full_page=True)
+
+
+def test_record_then_extract(page):
+    mixture = page.locator("#mixture")
+    mixture.locator("button[aria-label='Record audio']").click()
+    mixture.get_by_role("button", name="Record").first.click()
+    page.wait_for_timeout(2000)  # two seconds of the fake microphone's tone
+    mixture.get_by_role("button", name="Stop").first.click()
+    mixture.locator("button[aria-label='Play']").wait_for(timeout=30_000)
+    page.locator("#classes").get_by_label("Bark", exact=True).check()
+    page.locator("#extract").click()
+    audio, rate = received_audio(page)
+    assert rate == 16000 and 1.0 < len(audio) / rate < 10.0
 
 
 def test_pick_an_example_then_extract(page):

@@ -68,3 +68,18 @@ def test_space_metadata_matches_what_is_tested():
         if line and not line.startswith("#"):
             name, version = line.split("==")
             assert importlib.metadata.version(name).split("+")[0] == version, name
+
+
+def test_model_comes_from_argument_then_environment_then_the_package(monkeypatch, tmp_path):
+    monkeypatch.setenv(app.MODEL_ENV, "user/from-env")
+    assert app.resolve_model("user/from-arg") == "user/from-arg"
+    assert app.resolve_model() == "user/from-env"
+    monkeypatch.delenv(app.MODEL_ENV)
+    import modeling_qrtse.default_checkpoint as default_checkpoint
+
+    monkeypatch.setattr(default_checkpoint, "default_model_path", lambda: tmp_path / "default_model")
+    monkeypatch.setattr(default_checkpoint, "default_model_available", lambda: False)
+    with pytest.raises(SystemExit, match="embedded checkpoint is missing"):
+        app.resolve_model()
+    monkeypatch.setattr(default_checkpoint, "default_model_available", lambda: True)
+    assert app.resolve_model() == str(tmp_path / "default_model")
