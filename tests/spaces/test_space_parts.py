@@ -75,7 +75,7 @@ def test_model_comes_from_argument_then_environment_then_the_package(monkeypatch
     assert app.resolve_model("user/from-arg") == "user/from-arg"
     assert app.resolve_model() == "user/from-env"
     monkeypatch.delenv(app.MODEL_ENV)
-    import modeling_qrtse.default_checkpoint as default_checkpoint
+    from modeling_qrtse import default_checkpoint
 
     monkeypatch.setattr(default_checkpoint, "default_model_path", lambda: tmp_path / "default_model")
     monkeypatch.setattr(default_checkpoint, "default_model_available", lambda: False)
