@@ -8,7 +8,6 @@ value is k / 32768 for an integer k, and float32 adds such values without roundi
 import io
 import logging
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import soundfile as sf
@@ -33,7 +32,7 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int = SAMPLE_RATE) -> n
     return soxr.resample(audio, orig_sr, target_sr, quality="HQ")
 
 
-def read_clip(path, sample_rate: int = SAMPLE_RATE, name=None) -> Optional[np.ndarray]:
+def read_clip(path, sample_rate: int = SAMPLE_RATE, name=None) -> np.ndarray | None:
     """Read any file libsndfile decodes (wav, flac, ogg, mp3) as mono float32 at `sample_rate`.
 
     `path` is a file path or the file's bytes (then `name` labels it in warnings). Returns None,
@@ -51,7 +50,7 @@ def read_clip(path, sample_rate: int = SAMPLE_RATE, name=None) -> Optional[np.nd
     return check_clip(resample(to_mono(audio), orig_sr, sample_rate).astype(np.float32), name)
 
 
-def check_clip(audio: np.ndarray, name) -> Optional[np.ndarray]:
+def check_clip(audio: np.ndarray, name) -> np.ndarray | None:
     """`audio` if it is finite and not silent, else None with a warning naming the clip."""
     if audio.size == 0:
         logger.warning("Skipping empty clip %s", name)

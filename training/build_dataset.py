@@ -16,7 +16,6 @@ import logging
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from .arrow_io import stable_fingerprint
 from .clip_dataset import build_clip_dataset, load_clip_pools
@@ -70,15 +69,15 @@ class SourceArguments:
     background_seconds: float = field(default=10.0, metadata={"help": "builtin: background length (s)."})
     include_stand_ins: bool = field(default=False, metadata={"help": "builtin: add weak stand-in classes."})
     # fsd-tau
-    fsd_root: Optional[str] = field(default=None, metadata={"help": "fsd-tau: holds FSDKaggle2018.audio_train/..."})
-    tau_root: Optional[str] = field(default=None, metadata={"help": "fsd-tau: the TAU 2019 development folder."})
+    fsd_root: str | None = field(default=None, metadata={"help": "fsd-tau: holds FSDKaggle2018.audio_train/..."})
+    tau_root: str | None = field(default=None, metadata={"help": "fsd-tau: the TAU 2019 development folder."})
     manually_verified_only: bool = field(default=False, metadata={"help": "fsd-tau: only verified FSD labels."})
     # folder
-    foreground_root: Optional[str] = field(default=None, metadata={"help": "folder: <root>/<label>/*.wav..."})
-    foreground_hf_dataset: Optional[str] = field(default=None, metadata={"help": "folder: HF dataset id/path."})
+    foreground_root: str | None = field(default=None, metadata={"help": "folder: <root>/<label>/*.wav..."})
+    foreground_hf_dataset: str | None = field(default=None, metadata={"help": "folder: HF dataset id/path."})
     audio_column: str = field(default="audio", metadata={"help": "folder + HF dataset: audio column."})
     label_column: str = field(default="label", metadata={"help": "folder + HF dataset: label column."})
-    background_root: Optional[str] = field(default=None, metadata={"help": "folder: background audio files."})
+    background_root: str | None = field(default=None, metadata={"help": "folder: background audio files."})
     # fsd-tau and folder
     validation_fraction: float = field(default=0.1, metadata={"help": "Held-out share for validation."})
     test_fraction: float = field(default=0.1, metadata={"help": "folder: held-out share for test."})
@@ -86,6 +85,7 @@ class SourceArguments:
 
 def make_source(build_args: BuildArguments, args: SourceArguments):
     """The `ClipSource` named by `build_args.source`; imports only what that source needs."""
+
     def require(**values):
         missing = [f"--{name.replace('_', '-')}" for name, value in values.items() if not value]
         if missing:
@@ -120,9 +120,11 @@ def make_source(build_args: BuildArguments, args: SourceArguments):
         from .sources.folder import HuggingFaceDatasetSource, LabelledFolderSource
 
         require(background_root=args.background_root)
-        fractions = dict(
-            validation_fraction=args.validation_fraction, test_fraction=args.test_fraction, seed=build_args.seed
-        )
+        fractions = {
+            "validation_fraction": args.validation_fraction,
+            "test_fraction": args.test_fraction,
+            "seed": build_args.seed,
+        }
         if args.foreground_hf_dataset:
             return HuggingFaceDatasetSource(
                 args.foreground_hf_dataset, args.background_root, args.audio_column, args.label_column, **fractions
@@ -154,7 +156,9 @@ def build(build_args: BuildArguments, mixing: MixingArguments, source_args: Sour
             split, size, build_args.seed, foreground, background, class_names, config, build_args.num_workers, progress
         )
     save_frozen_splits(examples, source.class_names, output, fingerprint, config, parquet=not build_args.no_parquet)
-    (output / "README.md").write_text(dataset_card(source, split_sizes, build_args.num_train, build_args.seed, config, output))
+    (output / "README.md").write_text(
+        dataset_card(source, split_sizes, build_args.num_train, build_args.seed, config, output)
+    )
     info = {
         "source": source.name,
         "audio_redistributable": source.audio_redistributable,

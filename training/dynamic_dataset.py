@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from .clip_dataset import load_clip_pools
-from .mixing import MixingConfig, mix, presence_vector
+from .mixing import DEFAULT_MIXING, mix, presence_vector
 
 
 def _distributed_rank() -> int:
@@ -48,7 +48,7 @@ class DynamicMixtureDataset(IterableDataset):
     """
 
     def __init__(
-        self, foreground, background, num_classes: int, mixtures_per_epoch=None, config=MixingConfig(), seed=0
+        self, foreground, background, num_classes: int, mixtures_per_epoch=None, config=DEFAULT_MIXING, seed=0
     ):
         super().__init__()
         self.foreground, self.background = foreground, background

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from .arrow_io import save_dataset_dict, stable_fingerprint
 from .audio_io import SAMPLE_RATE, decode_audio, encode_flac
-from .mixing import MixingConfig, MixtureEvent, MixtureRecipe, mix, presence_vector, render_recipe
+from .mixing import DEFAULT_MIXING, MixingConfig, MixtureEvent, MixtureRecipe, mix, presence_vector, render_recipe
 
 SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 AUDIO_COLUMNS = ("mixture", "stems")
@@ -118,11 +118,11 @@ def _worker_example(index):
 
 
 def iter_mixture_examples(
-    split, num_mixtures, seed, foreground, background, class_names, config=MixingConfig(), num_workers=1, progress=True
+    split, num_mixtures, seed, foreground, background, class_names, config=DEFAULT_MIXING, num_workers=1, progress=True
 ):
     """Yield the rows of a frozen split in index order, rendering with `num_workers` processes."""
     indices = range(num_mixtures)
-    bar = dict(total=num_mixtures, desc=f"{split} mixtures", unit="mix", disable=not progress)
+    bar = {"total": num_mixtures, "desc": f"{split} mixtures", "unit": "mix", "disable": not progress}
     if num_workers <= 1:
         for index in tqdm(indices, **bar):
             yield mixture_example(split, index, seed, foreground, background, class_names, config)
@@ -138,7 +138,7 @@ def iter_mixture_examples(
 
 
 def save_frozen_splits(
-    split_examples: dict, class_names, output_dir, fingerprint: str, config=MixingConfig(), parquet: bool = True
+    split_examples: dict, class_names, output_dir, fingerprint: str, config=DEFAULT_MIXING, parquet: bool = True
 ):
     """Save frozen splits to `<output_dir>/mixtures` (save_to_disk) and, with `parquet`, to
     `<output_dir>/data/<split>-00000-of-00001.parquet` (the layout the dataset card's configs name)."""
@@ -155,7 +155,7 @@ def save_frozen_splits(
     return splits
 
 
-def load_frozen_split(path, split: str = None) -> Dataset:
+def load_frozen_split(path, split: str | None = None) -> Dataset:
     """Load a frozen split from a build folder (`path` + `split`), a `mixtures` DatasetDict folder
     (+ `split`), one split's `save_to_disk` folder, or a parquet file."""
     path = Path(path)

@@ -68,6 +68,9 @@ class MixingConfig:
         return round(self.duration_s * self.sample_rate)
 
 
+DEFAULT_MIXING = MixingConfig()
+
+
 @dataclass(frozen=True)
 class MixtureEvent:
     """One foreground clip placed in a mixture: `gain * clip[clip_offset:clip_offset+length]`
@@ -163,7 +166,7 @@ def _draw_event_window(rng, foreground, index: int, num_samples: int) -> tuple:
 
 
 def draw_recipe(
-    rng: np.random.Generator, foreground, background, config: MixingConfig = MixingConfig()
+    rng: np.random.Generator, foreground, background, config: MixingConfig = DEFAULT_MIXING
 ) -> MixtureRecipe:
     """Draw one mixture (Section 4.1): `n ~ U{min_sources..max_sources}` distinct classes among
     those in `foreground`, one uniformly drawn clip per class, one background clip with a random
@@ -244,7 +247,7 @@ def render_recipe(recipe: MixtureRecipe, foreground, background, max_sources: in
     stems, background_stem = render_float(recipe, foreground, background, max_sources)
     labels = np.full(max_sources, -1, dtype=np.int64)
     labels[: len(recipe.events)] = [e.label for e in recipe.events]
-    to_pcm = lambda x: np.clip(np.round(x * PCM16_SCALE), -32768, 32767).astype(np.int16)  # noqa: E731
+    to_pcm = lambda x: np.clip(np.round(x * PCM16_SCALE), -32768, 32767).astype(np.int16)
     return RenderedMixture(stems_pcm=to_pcm(stems), background_pcm=to_pcm(background_stem), stem_labels=labels)
 
 
@@ -270,7 +273,7 @@ class _MemoPool:
         return self._memo[index]
 
 
-def mix(rng: np.random.Generator, foreground, background, config: MixingConfig = MixingConfig()) -> tuple:
+def mix(rng: np.random.Generator, foreground, background, config: MixingConfig = DEFAULT_MIXING) -> tuple:
     """Draw a recipe and render it: `(MixtureRecipe, RenderedMixture)`, each clip decoded once."""
     foreground, background = _MemoPool(foreground), _MemoPool(background)
     recipe = draw_recipe(rng, foreground, background, config)

@@ -53,10 +53,32 @@ def test_missing_source_arguments_are_clear(tmp_path):
 def test_command_line(tmp_path):
     output = tmp_path / "cli"
     command = [
-        sys.executable, "-m", "training.build_dataset", "--source", "builtin", "--output", str(output),
-        "--num-validation", "2", "--num-test", "2", "--clips-per-class-train", "1", "--clips-per-class-validation", "1",
-        "--clips-per-class-test", "1", "--backgrounds-train", "1", "--backgrounds-validation", "1",
-        "--backgrounds-test", "1", "--background-seconds", "2", "--no-progress",
+        sys.executable,
+        "-m",
+        "training.build_dataset",
+        "--source",
+        "builtin",
+        "--output",
+        str(output),
+        "--num-validation",
+        "2",
+        "--num-test",
+        "2",
+        "--clips-per-class-train",
+        "1",
+        "--clips-per-class-validation",
+        "1",
+        "--clips-per-class-test",
+        "1",
+        "--backgrounds-train",
+        "1",
+        "--backgrounds-validation",
+        "1",
+        "--backgrounds-test",
+        "1",
+        "--background-seconds",
+        "2",
+        "--no-progress",
     ]
     subprocess.run(command, check=True, cwd=Path(__file__).parents[2], capture_output=True)
     assert (output / "README.md").is_file() and (output / "data" / "test-00000-of-00001.parquet").is_file()

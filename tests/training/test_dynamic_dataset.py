@@ -29,7 +29,7 @@ def test_seeded_per_epoch(tone_pools):
     first = [_mixture_key(e) for e in dataset]
     assert [_mixture_key(e) for e in dataset] == first
     dataset.set_epoch(1)
-    assert not set(_mixture_key(e) for e in dataset) & set(first)
+    assert not {_mixture_key(e) for e in dataset} & set(first)
 
 
 def test_workers_split_the_epoch_without_repeats(tone_pools):

@@ -42,7 +42,9 @@ def test_every_stored_mixture_is_the_exact_sum_with_snrs_in_range(test_split):
         assert used.sum() == row["num_sources"] == len(events) and 3 <= len(events) <= 5
         assert not decoded["stems"][~used].any()
         np.testing.assert_array_equal(np.flatnonzero(decoded["presence"]), np.sort(decoded["stem_labels"][used]))
-        snrs = measure_event_snrs(decoded["stems"], decoded["background"], [e["onset"] for e in events], [e["length"] for e in events])
+        snrs = measure_event_snrs(
+            decoded["stems"], decoded["background"], [e["onset"] for e in events], [e["length"] for e in events]
+        )
         assert np.all((snrs > 15 - 0.01) & (snrs < 25 + 0.01))
         np.testing.assert_allclose(snrs, [e["snr_db"] for e in events], atol=0.01)
 
@@ -76,7 +78,9 @@ def test_workers_do_not_change_the_split(toy_builtin_build, tmp_path):
     foreground, background, names = load_clip_pools(toy_builtin_build / "clips", "validation")
     rows = {}
     for workers in (1, 2):
-        examples = iter_mixture_examples("validation", 5, 0, foreground, background, names, num_workers=workers, progress=False)
+        examples = iter_mixture_examples(
+            "validation", 5, 0, foreground, background, names, num_workers=workers, progress=False
+        )
         rows[workers] = list(examples)
     assert [r["mixture"]["bytes"] for r in rows[1]] == [r["mixture"]["bytes"] for r in rows[2]]
     saved = save_frozen_splits({"validation": iter(rows[2])}, names, tmp_path / "out", "fingerprint")

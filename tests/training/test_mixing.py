@@ -86,5 +86,5 @@ def test_mostly_silent_long_clip_gets_a_sounding_window():
     background = InMemoryClipPool([np.random.default_rng(0).integers(-300, 300, 160000).astype(np.int16)], [-1])
     config = MixingConfig(min_sources=5)
     for seed in range(5):
-        recipe, rendered = mix(np.random.default_rng(seed), foreground, background, config)
+        _recipe, rendered = mix(np.random.default_rng(seed), foreground, background, config)
         assert np.all(np.isfinite(rendered.stems)) and rendered.stems[0].any()

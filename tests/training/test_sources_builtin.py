@@ -13,9 +13,30 @@ from training.sources.builtin.phrases import draw_phrase
 from training.sources.builtin.recordings import RecordedClasses
 
 BUILTIN_CLASSES = (
-    "Acoustic_guitar", "Applause", "Bark", "Bass_drum", "Cello", "Chime", "Clarinet", "Computer_keyboard",
-    "Cowbell", "Double_bass", "Electric_piano", "Flute", "Glockenspiel", "Gunshot_or_gunfire", "Harmonica",
-    "Hi-hat", "Meow", "Oboe", "Saxophone", "Snare_drum", "Tambourine", "Telephone", "Trumpet", "Violin_or_fiddle",
+    "Acoustic_guitar",
+    "Applause",
+    "Bark",
+    "Bass_drum",
+    "Cello",
+    "Chime",
+    "Clarinet",
+    "Computer_keyboard",
+    "Cowbell",
+    "Double_bass",
+    "Electric_piano",
+    "Flute",
+    "Glockenspiel",
+    "Gunshot_or_gunfire",
+    "Harmonica",
+    "Hi-hat",
+    "Meow",
+    "Oboe",
+    "Saxophone",
+    "Snare_drum",
+    "Tambourine",
+    "Telephone",
+    "Trumpet",
+    "Violin_or_fiddle",
 )
 
 

@@ -18,7 +18,9 @@ def test_official_layouts_give_the_paper_splits(fake_fsd_tau, fake_fsd_classes):
     source = FsdTauSource(fsd, tau, validation_fraction=0.34)
     assert len(source.class_names) == 41
     assert source.num_clips("test", FOREGROUND) == len(fake_fsd_classes)  # the official test CSV
-    assert source.num_clips("train", FOREGROUND) + source.num_clips("validation", FOREGROUND) == 3 * len(fake_fsd_classes)
+    assert source.num_clips("train", FOREGROUND) + source.num_clips("validation", FOREGROUND) == 3 * len(
+        fake_fsd_classes
+    )
     # TAU: fold1_evaluate (Milan) is the test split; train locations are split, never shared.
     test_ids = {c.clip_id for c in source.iter_clips("test", BACKGROUND)}
     assert test_ids == {"tau/street_traffic-milan-4-0-a", "tau/street_traffic-milan-4-1-a"}
@@ -57,7 +59,7 @@ def test_missing_column_is_a_clear_error(fake_fsd_tau, fake_fsd_classes):
 
 def test_corrupt_clip_is_reported_and_skipped(fake_fsd_tau, fake_fsd_classes, tmp_path, caplog):
     fsd, tau = fake_fsd_tau
-    corrupt = sorted((fsd / "FSDKaggle2018.audio_test").glob("*.wav"))[0]
+    corrupt = min((fsd / "FSDKaggle2018.audio_test").glob("*.wav"))
     corrupt.write_bytes(b"\x00" * 100)
     with caplog.at_level(logging.WARNING):
         clips = build_clip_dataset(FsdTauSource(fsd, tau), tmp_path / "clips", progress=False)

@@ -59,12 +59,9 @@ def render_toy_corpus(output: Path, clips_per_class: int, backgrounds: int) -> f
 
 def builder_speed(clips_dir: Path, num_mixtures: int, config: MixingConfig) -> float:
     foreground, background, names = load_clip_pools(clips_dir, "test")
-    with tempfile.TemporaryDirectory() as tmp:
-        with Timer() as timer:
-            examples = iter_mixture_examples(
-                "test", num_mixtures, 0, foreground, background, names, config, progress=False
-            )
-            save_frozen_splits({"test": examples}, names, tmp, "benchmark", config)
+    with tempfile.TemporaryDirectory() as tmp, Timer() as timer:
+        examples = iter_mixture_examples("test", num_mixtures, 0, foreground, background, names, config, progress=False)
+        save_frozen_splits({"test": examples}, names, tmp, "benchmark", config)
     audio_s = num_mixtures * config.duration_s
     speed = audio_s / timer.cpu
     print(

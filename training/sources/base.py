@@ -5,8 +5,8 @@ backgrounds; the sources in this package (`fsd_tau`, `folder`, `builtin`) all fo
 interface, and `training.clip_dataset` turns any of them into stored clip pools.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 import numpy as np
 
@@ -25,7 +25,7 @@ class Clip:
     """
 
     clip_id: str
-    label: Optional[str]
+    label: str | None
     audio: np.ndarray
     source: str
 
@@ -47,7 +47,7 @@ class ClipSource:
         `"background"`), in a fixed order. Unreadable clips are skipped with a warning."""
         raise NotImplementedError
 
-    def num_clips(self, split: str, role: str) -> Optional[int]:
+    def num_clips(self, split: str, role: str) -> int | None:
         """How many clips `iter_clips` will try (for progress bars), or None if unknown."""
         return None
 
@@ -77,7 +77,7 @@ def split_items(items: list, fractions: dict, rng: np.random.Generator) -> dict:
     "validation": 0.1}); every part gets at least one item when there are enough items."""
     order = [items[i] for i in rng.permutation(len(items))]
     names = list(fractions)
-    counts = [int(round(fractions[n] * len(order))) for n in names[1:]]
+    counts = [round(fractions[n] * len(order)) for n in names[1:]]
     if len(order) > len(names):
         counts = [max(1, c) for c in counts]
     parts, start = {}, 0

@@ -152,8 +152,15 @@ class HuggingFaceDatasetSource(_BackgroundFolderMixin, ClipSource):
     audio_redistributable = False
 
     def __init__(
-        self, dataset, background_root, audio_column="audio", label_column="label",
-        validation_fraction=0.1, test_fraction=0.1, class_names=None, seed=0,
+        self,
+        dataset,
+        background_root,
+        audio_column="audio",
+        label_column="label",
+        validation_fraction=0.1,
+        test_fraction=0.1,
+        class_names=None,
+        seed=0,
     ):
         import datasets
 

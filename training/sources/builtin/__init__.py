@@ -135,7 +135,7 @@ class BuiltinSource(ClipSource):
     def card_section(self):
         gm = [c.label for c in GM_CLASSES if c.label in self.class_names]
         stand_ins = [c.label for c in GM_CLASSES if c.stand_in and c.label in self.class_names]
-        counts = lambda label: " / ".join(str(len(self.recordings.units(label, s))) for s in SPLITS)  # noqa: E731
+        counts = lambda label: " / ".join(str(len(self.recordings.units(label, s))) for s in SPLITS)
         return CARD.format(
             num_gm=len(gm),
             gm_classes=", ".join(gm),

@@ -27,14 +27,15 @@ VOICES = tuple(
 )
 
 # Words spoken by the babble voices; intelligibility does not matter once several overlap.
-WORDS = (
+_TEXT = (
     "hello there we could meet later today at the station near the market if the train is late "
     "I will call you again tomorrow morning before work the weather looks fine but it might rain "
     "did you see the game last night they played very well until the end where are we going for "
     "lunch maybe the small place around the corner with the green door my sister bought a new "
     "bicycle and rides it every day to the office it takes about twenty minutes when the streets "
     "are quiet excuse me do you know the way to the museum it is just two blocks down on the left"
-).split()
+)
+WORDS = tuple(_TEXT.split())
 
 
 def random_sentence(rng: np.random.Generator, num_words: int) -> str:

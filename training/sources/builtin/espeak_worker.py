@@ -24,9 +24,7 @@ RATE, VOLUME, PITCH, RANGE = 1, 2, 3, 4
 def main():
     request = json.load(sys.stdin)
     library = ctypes.CDLL(espeakng_loader.get_library_path())
-    sample_rate = library.espeak_Initialize(
-        AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0
-    )
+    sample_rate = library.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
     if sample_rate <= 0:
         sys.exit("espeak-ng failed to initialise")
     chunks = []

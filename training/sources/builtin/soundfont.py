@@ -37,7 +37,7 @@ def soundfont_path() -> Path:
     spec = importlib.util.find_spec("pretty_midi")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("The built-in corpus needs pretty-midi==0.2.11.post0 for its TimGM6mb.sf2 soundfont")
-    return Path(list(spec.submodule_search_locations)[0]) / "TimGM6mb.sf2"
+    return Path(next(iter(spec.submodule_search_locations))) / "TimGM6mb.sf2"
 
 
 class SoundfontRenderer:
@@ -83,9 +83,9 @@ class SoundfontRenderer:
         synth.pitchbend(channel, int(pitch_bend))
         events = []
         for note in notes:
-            start = int(round(note.onset * self.sample_rate))
+            start = round(note.onset * self.sample_rate)
             events.append((start, 1, note.key, note.velocity))
-            events.append((start + max(1, int(round(note.duration * self.sample_rate))), 0, note.key, 0))
+            events.append((start + max(1, round(note.duration * self.sample_rate)), 0, note.key, 0))
         events.sort()  # note-offs (0) before note-ons (1) at the same sample, so repeats retrigger
         chunks, now = [], 0
         for time, is_on, key, velocity in events:
