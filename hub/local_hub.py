@@ -96,7 +96,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self.send(status, json.dumps(value).encode(), headers)
 
     def send_error_json(self, error: HubError):
-        headers = {"X-Error-Message": error.message}
+        headers = {"X-Error-Message": error.message.encode("ascii", "replace").decode()}  # headers are latin-1
         if error.code:
             headers["X-Error-Code"] = error.code
         self.send_json({"error": error.message}, error.status, headers)
