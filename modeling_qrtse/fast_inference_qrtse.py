@@ -1,0 +1,298 @@
+"""A faster inference form of [`QrtseModel`] with the same weights and the same outputs (to float
+rounding): `fast = model.optimize_for_inference()`.
+
+What changes, and why it is faster on CPU:
+
+- **Time-major activations.** The reference modules work on `(batch, channels, frames)`; its
+  per-frame layer norm (cLN) transposes to `(batch, frames, channels)` and back, so every cLN
+  costs two extra copies of the activation, and so does each 1x1 convolution that then reads the
+  transposed view. Here activations live as `(batch * frames, channels)` matrices: the 1x1
+  convolutions are plain GEMMs, cLN is `layer_norm` over the contiguous last axis, and the
+  steps hand each other `(batch, channels, frames)` *views* of that storage, so the model's named
+  steps and `analyze` / `extract` / the pipeline keep working unchanged.
+- **Fewer passes over memory.** Skip outputs accumulate inside the GEMM (`addmm_`, beta = 1)
+  instead of in a separate sum; residual biases are moved into the next block's input bias; the
+  last block's residual convolution, whose output nothing reads, is skipped; single-slope PReLU
+  runs in place as `leaky_relu_`.
+- **Cache-sized passes.** A batch is pushed through each TCN a few items at a time, so that the
+  activations of one pass stay in the last-level cache instead of streaming through DRAM.
+- **The BiGRU in ONNX Runtime** (when installed): the classifier's recurrence is a loop of tiny
+  GEMVs that PyTorch dispatches op by op.
+
+The fused weights are a snapshot: non-persistent buffers derived from the parameters, which stay
+in place, so `state_dict()` and `save_pretrained` are those of the original model. In training
+mode or with autograd enabled every module falls back to the reference computation. Only cLN
+models are fused (gLN normalises over the whole clip and keeps the reference TCN).
+"""
+
+import copy
+import io
+import warnings
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .classifier_qrtse import QrtseClassifier, pool_frames
+from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
+from .tcn_qrtse import QrtseTemporalConvNet
+
+# Frames (x channels) per TCN pass: 8 items of 6 s at the paper's 400 frames/s would stream ~40 MB
+# per hidden activation through DRAM; passes of <= 4800 frames keep each under the L3 of a
+# typical server core complex (32 MB here) with room for the few tensors alive at once.
+DEFAULT_FRAMES_PER_PASS = 4800
+
+
+def _fast(module: nn.Module) -> bool:
+    """Take the fused path only where it computes the same function: eval mode, no autograd."""
+    return not module.training and not torch.is_grad_enabled()
+
+
+def time_major(features: torch.Tensor) -> torch.Tensor:
+    """`(batch, channels, frames)` -> contiguous `(batch, frames, channels)`; free when the input
+    is already a view of time-major storage, as everything the fused modules return is."""
+    return features.transpose(1, 2).contiguous()
+
+
+class QrtseFastEncoder(QrtseEncoder):
+    """Eq. (1) as one GEMM of overlapping frames with the filters, written time-major."""
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        if not _fast(self):
+            return super().forward(waveform)
+        padded = F.pad(waveform, self.padding(waveform.shape[-1]))
+        frames = padded.unfold(-1, self.window, self.hop)  # (batch, frames, window)
+        features = torch.matmul(frames, self.conv.weight.view(self.conv.out_channels, self.window).t())
+        return features.relu_().transpose(1, 2)
+
+
+class QrtseFastDecoder(QrtseDecoder):
+    """Eq. (5) as one GEMM to overlapping frames and an overlap-add (`fold`)."""
+
+    def forward(self, masked_features: torch.Tensor, num_samples: int) -> torch.Tensor:
+        if not _fast(self):
+            return super().forward(masked_features, num_samples)
+        window, hop = self.conv.kernel_size[0], self.conv.stride[0]
+        frames = torch.matmul(time_major(masked_features), self.conv.weight.view(-1, window))
+        num_frames = frames.shape[1]
+        waveform = F.fold(
+            frames.transpose(1, 2), (1, (num_frames - 1) * hop + window), kernel_size=(1, window), stride=(1, hop)
+        )
+        return waveform.view(waveform.shape[0], -1)[..., self.crop : self.crop + num_samples]
+
+
+class QrtseFastTemporalConvNet(QrtseTemporalConvNet):
+    """The TCN of `tcn_qrtse` on `(batch * frames, channels)` matrices; see the module docstring.
+
+    Call [`fuse`] after the weights are loaded (`optimize_for_inference` does)."""
+
+    frames_per_pass = DEFAULT_FRAMES_PER_PASS
+
+    @torch.no_grad()
+    def fuse(self) -> "QrtseFastTemporalConvNet":
+        """Derive the fused weights from the current parameters (again after changing them)."""
+        blocks = list(self.blocks)
+        # Residual biases carried forward: the true hidden state is `hidden + offset`, so block i's
+        # input bias absorbs W_in @ offset_i and no pass over the hidden state adds them.
+        offset = torch.zeros(blocks[0].residual_conv.out_channels, dtype=torch.float64)
+        in_biases = []
+        for block in blocks:
+            weight = block.in_conv.weight[..., 0].double()
+            in_biases.append(block.in_conv.bias.double() + weight @ offset)
+            offset = offset + block.residual_conv.bias.double()
+        dtype = blocks[0].in_conv.weight.dtype
+
+        def stack(tensors):
+            return torch.stack([tensor.to(dtype) for tensor in tensors])
+
+        buffers = {
+            "fused_in_weight": stack([b.in_conv.weight[..., 0].t() for b in blocks]),
+            "fused_in_bias": stack(in_biases),
+            "fused_in_norm_weight": stack([b.in_norm.weight for b in blocks]),
+            "fused_in_norm_bias": stack([b.in_norm.bias for b in blocks]),
+            # Depthwise taps as (tap, channel) rows for broadcasting over (batch, frames, channel).
+            "fused_depthwise_taps": stack([b.depthwise_conv.weight[:, 0, :].t() for b in blocks]),
+            "fused_depthwise_bias": stack([b.depthwise_conv.bias for b in blocks]),
+            "fused_depthwise_norm_weight": stack([b.depthwise_norm.weight for b in blocks]),
+            "fused_depthwise_norm_bias": stack([b.depthwise_norm.bias for b in blocks]),
+            "fused_residual_weight": stack([b.residual_conv.weight[..., 0].t() for b in blocks]),
+            "fused_skip_weight": stack([b.skip_conv.weight[..., 0].t() for b in blocks]),
+            # All skip biases enter the skip sum once, through the first block's GEMM.
+            "fused_skip_bias": sum(b.skip_conv.bias.double() for b in blocks).to(dtype),
+        }
+        for name, value in buffers.items():
+            self.register_buffer(name, value.contiguous(), persistent=False)
+        self.fused_slopes = [(float(b.in_act.weight), float(b.depthwise_act.weight)) for b in blocks]
+        self.fused_output_slope = float(self.output_act.weight)
+        return self
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if not _fast(self) or not hasattr(self, "fused_slopes") or not self._fusable():
+            return super().forward(features)
+        batch, _, frames = features.shape
+        items = max(1, self.frames_per_pass // max(frames, 1))
+        hidden = time_major(features)
+        outputs = [self._forward_time_major(hidden[start : start + items]) for start in range(0, batch, items)]
+        output = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+        return output.transpose(1, 2)
+
+    def _fusable(self) -> bool:
+        return isinstance(self.input_norm, nn.LayerNorm) and all(
+            b.in_act.weight.numel() == 1 and b.depthwise_act.weight.numel() == 1 for b in self.blocks
+        )
+
+    def _forward_time_major(self, features: torch.Tensor) -> torch.Tensor:
+        """`(batch, frames, in_channels)` contiguous -> `(batch, frames, out_channels)`."""
+        batch, frames, channels = features.shape
+        eps = self.input_norm.eps
+        normalized = F.layer_norm(features, (channels,), self.input_norm.weight, self.input_norm.bias, eps)
+        hidden = F.linear(
+            normalized.view(batch * frames, channels), self.bottleneck.weight[..., 0], self.bottleneck.bias
+        )
+        last = len(self.blocks) - 1
+        skip_sum = None
+        for index, block in enumerate(self.blocks):
+            in_slope, depthwise_slope = self.fused_slopes[index]
+            block_states = torch.addmm(self.fused_in_bias[index], hidden, self.fused_in_weight[index])
+            width = block_states.shape[-1]
+            block_states = F.layer_norm(
+                F.leaky_relu_(block_states, in_slope),
+                (width,),
+                self.fused_in_norm_weight[index],
+                self.fused_in_norm_bias[index],
+                eps,
+            )
+            block_states = self._depthwise(block_states.view(batch, frames, width), index, block.depthwise_conv)
+            block_states = F.layer_norm(
+                F.leaky_relu_(block_states, depthwise_slope),
+                (width,),
+                self.fused_depthwise_norm_weight[index],
+                self.fused_depthwise_norm_bias[index],
+                eps,
+            ).view(batch * frames, width)
+            if skip_sum is None:
+                skip_sum = torch.addmm(self.fused_skip_bias, block_states, self.fused_skip_weight[index])
+            else:
+                skip_sum.addmm_(block_states, self.fused_skip_weight[index])
+            if index < last:  # the last block's residual output is never read
+                hidden.addmm_(block_states, self.fused_residual_weight[index])
+        output = F.linear(
+            F.leaky_relu_(skip_sum, self.fused_output_slope), self.output_conv.weight[..., 0], self.output_conv.bias
+        )
+        return output.view(batch, frames, -1)
+
+    def _depthwise(self, states: torch.Tensor, index: int, conv: nn.Conv1d) -> torch.Tensor:
+        """Dilated depthwise convolution along frames of `(batch, frames, channels)`, zero padded
+        like `conv`: one multiply-add per tap over shifted slices, all on contiguous rows."""
+        frames = states.shape[1]
+        taps, bias = self.fused_depthwise_taps[index], self.fused_depthwise_bias[index]
+        dilation, padding = conv.dilation[0], conv.padding[0]
+        offsets = [tap * dilation - padding for tap in range(taps.shape[0])]
+        center = offsets.index(0) if 0 in offsets else None
+        if center is None:
+            output = bias.expand_as(states).clone()
+        else:
+            output = torch.addcmul(bias, states, taps[center])
+        for tap, offset in enumerate(offsets):
+            if tap == center or abs(offset) >= frames:
+                continue
+            if offset > 0:  # output[t] += w * input[t + offset]
+                output[:, : frames - offset].addcmul_(states[:, offset:], taps[tap])
+            else:
+                output[:, -offset:].addcmul_(states[:, : frames + offset], taps[tap])
+        return output
+
+
+class QrtseFastClassifier(QrtseClassifier):
+    """Eq. (6) with the BiGRU run by ONNX Runtime when it is installed.
+
+    A GRU is a sequential loop of tiny GEMVs; PyTorch dispatches ~10 ops per frame and direction,
+    ONNX Runtime runs the loop in C++ (about 3.5x faster at batch 1 on a 2-core EPYC). Without
+    onnxruntime, for padded batches (packed sequences) and off CPU float32 the reference GRU runs.
+    """
+
+    @torch.no_grad()
+    def fuse(self) -> "QrtseFastClassifier":
+        """Export the GRU to ONNX in memory and open a one-thread session on it (the loop is
+        sequential; a second thread only adds synchronisation)."""
+        self.fused_session = None
+        try:
+            import onnxruntime
+        except ImportError:
+            return self
+        if self.gru.weight_ih_l0.device.type != "cpu" or self.gru.weight_ih_l0.dtype != torch.float32:
+            return self
+        buffer = io.BytesIO()
+        example = torch.zeros(1, 8, self.gru.input_size)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                self.gru.eval(),
+                (example,),
+                buffer,
+                dynamo=False,
+                input_names=["sequence"],
+                output_names=["hidden"],
+                dynamic_axes={"sequence": {0: "batch", 1: "frames"}, "hidden": {0: "batch", 1: "frames"}},
+            )
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        self.fused_session = onnxruntime.InferenceSession(
+            buffer.getvalue(), options, providers=["CPUExecutionProvider"]
+        )
+        return self
+
+    def forward(self, shared_features: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        padded = bool((frame_mask.sum(1) < frame_mask.shape[1]).any())
+        usable = getattr(self, "fused_session", None) is not None and shared_features.dtype == torch.float32
+        if not _fast(self) or padded or not usable or shared_features.device.type != "cpu":
+            return super().forward(shared_features, frame_mask)
+        sequence = time_major(shared_features).numpy()
+        hidden = torch.from_numpy(self.fused_session.run(None, {"sequence": sequence})[0])
+        frame_probabilities = torch.sigmoid(self.frame_logits(hidden))
+        return pool_frames(frame_probabilities, frame_mask, self.pooling), frame_probabilities
+
+
+def _replace(module: nn.Module, fast_class, *args) -> nn.Module:
+    fast = fast_class(*args)
+    fast.load_state_dict(module.state_dict())
+    fast.to(next(module.parameters()).device)
+    if hasattr(fast, "fuse"):
+        fast.fuse()
+    return fast.eval()
+
+
+def optimize_for_inference(model, frames_per_pass: int = DEFAULT_FRAMES_PER_PASS, onnxruntime_gru: bool = True):
+    """Return an inference copy of `model` (a `QrtseModel`) whose modules take the fused path
+    under `torch.no_grad()` / `torch.inference_mode()` in eval mode; `model` is left untouched.
+
+    Outputs equal the reference within float rounding (tested to 1e-4). The fused weights are a
+    snapshot: optimise again after changing the weights. `frames_per_pass` bounds the frames of
+    one TCN pass (see `DEFAULT_FRAMES_PER_PASS`); `onnxruntime_gru=False` keeps PyTorch's BiGRU.
+    """
+    config = model.config
+    fast = copy.deepcopy(model).eval()
+    fast.encoder = _replace(model.encoder, QrtseFastEncoder, config)
+    fast.decoder = _replace(model.decoder, QrtseFastDecoder, config)
+    if config.norm_type == "cLN":
+        tcns = {
+            "shared_extractor": (
+                config.encoder_filters,
+                config.feature_channels,
+                config.shared_blocks,
+                config.shared_repeats,
+            ),
+            "mask_estimator": (
+                config.feature_channels,
+                config.encoder_filters,
+                config.mask_blocks,
+                config.mask_repeats,
+            ),
+        }
+        for name, shape in tcns.items():
+            tcn = _replace(getattr(model, name), QrtseFastTemporalConvNet, config, *shape)
+            tcn.frames_per_pass = frames_per_pass
+            setattr(fast, name, tcn)
+    if model.classifier is not None and onnxruntime_gru:
+        fast.classifier = _replace(model.classifier, QrtseFastClassifier, config)
+    return fast
