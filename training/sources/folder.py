@@ -56,7 +56,13 @@ def _fractions(validation_fraction: float, test_fraction: float) -> dict:
     return {"train": 1 - validation_fraction - test_fraction, "validation": validation_fraction, "test": test_fraction}
 
 
-class _BackgroundFolderMixin:
+class _FolderSourceMixin:
+    """What both folder-based sources share: clip counts and the background folder."""
+
+    def num_clips(self, split, role):
+        check_split(split)
+        return len(self._foregrounds[split] if role == FOREGROUND else self._backgrounds[split])
+
     def _iter_backgrounds(self, split):
         for path in self._backgrounds[split]:
             audio = read_clip(path)
@@ -68,7 +74,7 @@ class _BackgroundFolderMixin:
         return f"- **Backgrounds:** audio files under `{self.background_root}` (licence: as provided by their owner).\n"
 
 
-class LabelledFolderSource(_BackgroundFolderMixin, ClipSource):
+class LabelledFolderSource(_FolderSourceMixin, ClipSource):
     """Foregrounds from `foreground_root/<label>/*` (or `<split>/<label>/*`), backgrounds from a folder.
 
     Args:
@@ -114,10 +120,6 @@ class LabelledFolderSource(_BackgroundFolderMixin, ClipSource):
             return []
         return [p for p in list_audio_files(root) if p.parent.parent == root]
 
-    def num_clips(self, split, role):
-        check_split(split)
-        return len(self._foregrounds[split] if role == FOREGROUND else self._backgrounds[split])
-
     def iter_clips(self, split, role):
         check_split(split)
         if role == BACKGROUND:
@@ -136,7 +138,7 @@ class LabelledFolderSource(_BackgroundFolderMixin, ClipSource):
         )
 
 
-class HuggingFaceDatasetSource(_BackgroundFolderMixin, ClipSource):
+class HuggingFaceDatasetSource(_FolderSourceMixin, ClipSource):
     """Foregrounds from a Hugging Face dataset with an audio and a label column.
 
     Args:
@@ -206,10 +208,6 @@ class HuggingFaceDatasetSource(_BackgroundFolderMixin, ClipSource):
         if hasattr(feature, "int2str"):
             return [feature.int2str(v) for v in values]
         return [str(v) for v in values]
-
-    def num_clips(self, split, role):
-        check_split(split)
-        return len(self._foregrounds[split] if role == FOREGROUND else self._backgrounds[split])
 
     def iter_clips(self, split, role):
         check_split(split)

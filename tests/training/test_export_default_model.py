@@ -1,0 +1,18 @@
+import json
+
+from modeling_qrtse import QrtseConfig, QrtseModel
+from training.export_default_model import main
+
+
+def test_export_writes_a_loadable_package_model(tmp_path):
+    run = tmp_path / "run"
+    QrtseModel(QrtseConfig.from_preset("tiny", refinement_threshold=0.15)).save_pretrained(run / "final")
+    (run / "training_args.json").write_text("{}")
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"split": "test", "systems": {}}))
+    out = main([str(run / "final"), "--results", str(results), "--output", str(tmp_path / "default_model")])
+    loaded = QrtseModel.from_pretrained(out)
+    assert loaded.config.silence_empty_query and loaded.config.refinement_threshold == 0.15
+    assert {"preprocessor_config.json", "training_args.json", "results_test.json", "model.safetensors"} <= {
+        p.name for p in out.iterdir()
+    }

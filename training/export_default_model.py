@@ -1,0 +1,59 @@
+"""Copy a trained Proposed checkpoint into the package as its embedded default model.
+
+    python -m training.export_default_model runs/small-proposed/final \
+        --results results/builtin-test/results.json --validation results/builtin-validation/results.json
+
+The folder `modeling_qrtse/default_model/` then holds the weights (safetensors), config,
+feature extractor, the run's training arguments and the evaluation results. The model's
+`refinement_threshold` must already be the validation-chosen theta (`training.select_threshold`).
+The default model answers a query that refinement empties with exact silence
+(`silence_empty_query=True`): for a user, "none of the classes you asked for is here" should
+sound like silence; the evaluation tables follow the paper and run the network on the zero query.
+"""
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from modeling_qrtse import QrtseFeatureExtractor, QrtseModel
+from modeling_qrtse.default_checkpoint import default_model_path
+
+MAX_MEGABYTES = 30
+
+
+def export(model_dir: Path, output_dir: Path, results: list) -> Path:
+    model = QrtseModel.from_pretrained(model_dir)
+    model.config.silence_empty_query = True
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    model.save_pretrained(output_dir)
+    QrtseFeatureExtractor(sampling_rate=model.config.sampling_rate).save_pretrained(output_dir)
+    run_dir = model_dir.parent
+    if (run_dir / "training_args.json").exists():
+        shutil.copy(run_dir / "training_args.json", output_dir / "training_args.json")
+    for path in results:
+        split = json.loads(Path(path).read_text())["split"]
+        shutil.copy(path, output_dir / f"results_{split}.json")
+        markdown = Path(path).with_suffix(".md")
+        if markdown.exists():
+            shutil.copy(markdown, output_dir / f"results_{split}.md")
+    megabytes = sum(p.stat().st_size for p in output_dir.iterdir()) / 2**20
+    if megabytes > MAX_MEGABYTES:
+        raise ValueError(f"default model folder is {megabytes:.1f} MB, over the {MAX_MEGABYTES} MB budget")
+    return output_dir
+
+
+def main(argv=None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="trained model folder (save_pretrained output)")
+    parser.add_argument("--results", nargs="*", default=[], help="results.json files of training.evaluate")
+    parser.add_argument("--output", default=str(default_model_path()))
+    args = parser.parse_args(argv)
+    folder = export(Path(args.model), Path(args.output), args.results)
+    print(f"default model written to {folder}")
+    return folder
+
+
+if __name__ == "__main__":
+    main()
