@@ -24,8 +24,12 @@ from .report import plot_sweep, results_markdown
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", action="append", required=True, metavar="NAME=PATH", help="a system to evaluate")
-    parser.add_argument("--data-dir", required=True, help="output folder of training.build_dataset")
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH", help="a system to evaluate")
+    parser.add_argument(
+        "--merge", nargs="+", default=[], metavar="RESULTS_JSON",
+        help="instead of evaluating, combine results.json files of the same split and seed (systems run in parallel)",
+    )
+    parser.add_argument("--data-dir", help="output folder of training.build_dataset")
     parser.add_argument("--split", default="test", choices=["validation", "test"])
     parser.add_argument("--num-mixtures", type=int, default=None, help="first N mixtures (default: all)")
     parser.add_argument("--thresholds", type=float, nargs="+", default=list(PAPER_THRESHOLDS))
@@ -48,21 +52,41 @@ def evaluate_system(path: str, args) -> dict:
     return summary
 
 
+def merge_results(paths) -> dict:
+    """One results dictionary from several evaluated with the same protocol."""
+    merged = None
+    for path in paths:
+        results = json.loads(Path(path).read_text())
+        if merged is None:
+            merged = {**results, "systems": {}}
+        protocol = ("split", "data_dir", "seed", "thresholds")
+        if any(results[key] != merged[key] for key in protocol):
+            raise ValueError(f"{path} was evaluated with a different {protocol}; cannot merge")
+        merged["systems"].update(results["systems"])
+    return merged
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if args.num_threads:
-        import torch
+    if args.merge:
+        results = merge_results(args.merge)
+    else:
+        if not args.model or not args.data_dir:
+            raise SystemExit("training.evaluate: give --model NAME=PATH (one or more) and --data-dir, or --merge")
+        if args.num_threads:
+            import torch
 
-        torch.set_num_threads(args.num_threads)
-    systems = dict(item.split("=", 1) for item in args.model)
-    results = {
-        "split": args.split,
-        "data_dir": args.data_dir,
-        "seed": args.seed,
-        "thresholds": args.thresholds,
-        "oracle": ORACLE,
-        "systems": {name: evaluate_system(path, args) | {"path": path} for name, path in systems.items()},
-    }
+            torch.set_num_threads(args.num_threads)
+        systems = dict(item.split("=", 1) for item in args.model)
+        results = {
+            "split": args.split,
+            "data_dir": args.data_dir,
+            "seed": args.seed,
+            "thresholds": args.thresholds,
+            "oracle": ORACLE,
+            "num_mixtures": args.num_mixtures,
+            "systems": {name: evaluate_system(path, args) | {"path": path} for name, path in systems.items()},
+        }
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "results.json").write_text(json.dumps(results, indent=2))

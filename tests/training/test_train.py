@@ -91,3 +91,15 @@ def test_two_process_cpu_launch(build, tmp_path):
     args = json.loads((tmp_path / "ddp" / "training_args.json").read_text())
     assert args["num_processes"] == 2
     assert len(losses(tmp_path / "ddp")) == 6
+
+
+def test_merge_refuses_results_of_different_protocols(tmp_path):
+    from training.evaluate import merge_results
+
+    base = {"split": "test", "data_dir": "d", "seed": 0, "thresholds": [0.0], "oracle": "oracle"}
+    (tmp_path / "a.json").write_text(json.dumps({**base, "systems": {"a": {}}}))
+    (tmp_path / "b.json").write_text(json.dumps({**base, "systems": {"b": {}}}))
+    (tmp_path / "c.json").write_text(json.dumps({**base, "seed": 1, "systems": {"c": {}}}))
+    assert set(merge_results([tmp_path / "a.json", tmp_path / "b.json"])["systems"]) == {"a", "b"}
+    with pytest.raises(ValueError, match="different"):
+        merge_results([tmp_path / "a.json", tmp_path / "c.json"])
