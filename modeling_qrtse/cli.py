@@ -4,6 +4,7 @@ import argparse
 import json
 import sys
 
+from .cli_export_onnx import add_export_onnx_command
 from .cli_extract import add_classes_command, add_extract_command
 
 
@@ -26,7 +27,7 @@ def run_summary(args) -> int:
     return 0
 
 
-SUBCOMMANDS = [add_summary_command, add_extract_command, add_classes_command]
+SUBCOMMANDS = [add_summary_command, add_extract_command, add_classes_command, add_export_onnx_command]
 
 
 def main(argv=None) -> int:

@@ -101,6 +101,9 @@ class TargetSoundExtractionPipeline(Pipeline):
             audio. None returns the model rate, which carries all the bandwidth the model
             produced; `"input"` resamples back to each input's own rate; an int to that rate.
 
+    **Construction parameter**: `optimize_for_inference=True` runs a fused copy of the model
+    (`QrtseModel.optimize_for_inference`): same outputs to float rounding, faster on CPU.
+
     **Output** (per input and query set): a dict with
         - `"audio"`: float32 array `(samples,)`, the extracted target at `"sampling_rate"`;
         - `"sampling_rate"`: int (the model rate unless `output_sampling_rate` says otherwise);
@@ -126,6 +129,15 @@ class TargetSoundExtractionPipeline(Pipeline):
     _load_feature_extractor = True
     _load_tokenizer = False
     _load_video_processor = False
+
+    def __init__(self, *args, optimize_for_inference: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if optimize_for_inference:
+            # Opt-in: a fused copy of the model (same outputs to float rounding, ~1.5x faster on
+            # CPU; see fast_inference_qrtse). A model from an older Hub repo may lack the method.
+            if not hasattr(self.model, "optimize_for_inference"):
+                raise ValueError("this model's code has no optimize_for_inference(); load it with the qrtse package")
+            self.model = self.model.optimize_for_inference()
 
     def __call__(self, inputs, **kwargs):
         if _is_hf_dataset(inputs):

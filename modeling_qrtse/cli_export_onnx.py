@@ -1,0 +1,36 @@
+"""`qrtse export-onnx`: write a model as ONNX for ONNX Runtime (see `onnx_export`)."""
+
+
+def add_export_onnx_command(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export-onnx",
+        help="export a model to ONNX (input_values, query -> extracted_values, clip_probabilities)",
+        description="Export a saved model to ONNX with dynamic batch and time axes. Query refinement "
+        "(eq. 7) is inside the graph at a fixed threshold.",
+    )
+    parser.add_argument("--model", help="saved model folder or Hub id (default: the embedded checkpoint)")
+    parser.add_argument("--preset", help="export a randomly initialised model of this preset instead (tests)")
+    parser.add_argument("-o", "--output", default="model.onnx", help="output file (default: model.onnx)")
+    parser.add_argument(
+        "--threshold", type=float, help="refinement threshold theta in the graph (default: the model's; 0 = off)"
+    )
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
+    parser.set_defaults(handler=run_export_onnx)
+
+
+def run_export_onnx(args) -> int:
+    from .cli_extract import resolve_model
+    from .configuration_qrtse import QrtseConfig
+    from .modeling_qrtse import QrtseModel
+    from .onnx_export import export_onnx
+    from .refinement_qrtse import check_threshold
+
+    if args.threshold is not None:
+        check_threshold(args.threshold)
+    if args.preset:
+        model = QrtseModel(QrtseConfig.from_preset(args.preset))
+    else:
+        model = QrtseModel.from_pretrained(resolve_model(args.model))
+    export_onnx(model.eval(), args.output, threshold=args.threshold, opset=args.opset)
+    print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,112 @@
+"""Export a [`QrtseModel`] to ONNX: `input_values (batch, time)`, `query (batch, classes)` ->
+`extracted_values (batch, time)`, `clip_probabilities (batch, classes)`, with dynamic batch and
+time axes and query refinement (eq. 7) at a fixed theta inside the graph.
+
+The graph is traced from the reference modules (channels-first convolutions, LayerNorm, GRU),
+which ONNX Runtime fuses and schedules itself. Inputs are assumed unpadded (no attention mask),
+as for one file at a time. Package-only: not shipped to the Hub with the model code.
+"""
+
+import io
+import warnings
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .refinement_qrtse import refine_query
+
+OPSET = 17  # LayerNormalization is a single op from opset 17
+
+
+class QrtseOnnxGraph(nn.Module):
+    """The model's forward pass written with shapes taken from the input tensors, so that tracing
+    records them as graph computations instead of the example's constants."""
+
+    def __init__(self, model, threshold: float):
+        super().__init__()
+        self.model = model
+        self.threshold = float(threshold)
+
+    def encode(self, input_values: torch.Tensor) -> torch.Tensor:
+        """Eq. (1) with `QrtseEncoder.padding` computed from the traced length."""
+        encoder = self.model.encoder
+        edge = encoder.window - encoder.hop
+        remainder = (input_values.shape[-1] + 2 * edge - encoder.window) % encoder.hop
+        right = edge + (encoder.hop - remainder) % encoder.hop
+        padded = torch.cat(
+            [
+                input_values.new_zeros(input_values.shape[0], edge),
+                input_values,
+                input_values.new_zeros(input_values.shape[0], right),
+            ],
+            dim=-1,
+        )
+        return F.relu(encoder.conv(padded.unsqueeze(1)))
+
+    def forward(self, input_values: torch.Tensor, query: torch.Tensor):
+        model = self.model
+        mixture_features = self.encode(input_values)
+        shared_features = model.extract_shared_features(mixture_features)
+        clip_probabilities = None
+        if model.classifier is not None:
+            frame_mask = torch.ones_like(shared_features[:, 0], dtype=torch.bool)
+            clip_probabilities, _ = model.classify(shared_features, frame_mask)
+            if self.threshold > 0:
+                query = refine_query(query, clip_probabilities, self.threshold)
+        mask = model.estimate_mask(shared_features, query.unsqueeze(1))
+        waveform = model.decoder.conv(mixture_features * mask).squeeze(1)
+        crop = model.decoder.crop
+        extracted = waveform[:, crop : crop + input_values.shape[-1]]
+        if model.config.silence_empty_query:
+            extracted = extracted * (query.sum(-1, keepdim=True) > 0).to(extracted.dtype)
+        return (extracted, clip_probabilities) if clip_probabilities is not None else (extracted,)
+
+
+def export_onnx(model, path=None, threshold=None, opset: int = OPSET):
+    """Write `model` as ONNX to `path` (or return the bytes when `path` is None).
+
+    `threshold` is theta of eq. (7), fixed in the graph (default `config.refinement_threshold`;
+    0 exports without refinement). The graph has outputs `extracted_values` and, when the model
+    has a classifier, `clip_probabilities`.
+    """
+    threshold = model.config.refinement_threshold if threshold is None else threshold
+    graph = QrtseOnnxGraph(model.eval(), threshold).eval()
+    example_values = torch.zeros(1, model.config.sampling_rate)
+    example_query = torch.zeros(1, model.config.num_labels)
+    example_query[0, 0] = 1
+    outputs = ["extracted_values"] + (["clip_probabilities"] if model.classifier is not None else [])
+    dynamic_axes = {
+        "input_values": {0: "batch", 1: "time"},
+        "query": {0: "batch"},
+        "extracted_values": {0: "batch", 1: "time"},
+        "clip_probabilities": {0: "batch"},
+    }
+    target = io.BytesIO() if path is None else str(path)
+    with torch.no_grad(), warnings.catch_warnings():
+        # The TorchScript exporter's deprecation notice and tracer warnings about the classifier's
+        # padding branch, which an unpadded input never takes.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph,
+            (example_values, example_query),
+            target,
+            dynamo=False,
+            opset_version=opset,
+            input_names=["input_values", "query"],
+            output_names=outputs,
+            dynamic_axes={name: axes for name, axes in dynamic_axes.items() if name in outputs + ["input_values", "query"]},
+        )
+    return target.getvalue() if path is None else path
+
+
+def onnx_session(model_or_path, threads: int = 2):
+    """An ONNX Runtime CPU session on an exported file or bytes, with `threads` intra-op threads."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    source = model_or_path if isinstance(model_or_path, bytes) else str(model_or_path)
+    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
