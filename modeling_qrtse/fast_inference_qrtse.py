@@ -242,6 +242,14 @@ class QrtseFastClassifier(QrtseClassifier):
         )
         return self
 
+    def __deepcopy__(self, memo):
+        # An ONNX Runtime session cannot be copied; the copy opens its own.
+        clone = self.__class__.__new__(self.__class__)
+        memo[id(self)] = clone
+        state = {name: value for name, value in self.__dict__.items() if name != "fused_session"}
+        clone.__dict__.update(copy.deepcopy(state, memo))
+        return clone.fuse() if getattr(self, "fused_session", None) is not None else clone
+
     def forward(self, shared_features: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         padded = bool((frame_mask.sum(1) < frame_mask.shape[1]).any())
         usable = getattr(self, "fused_session", None) is not None and shared_features.dtype == torch.float32

@@ -76,12 +76,10 @@ def export_onnx(model, path=None, threshold=None, opset: int = OPSET):
     example_query = torch.zeros(1, model.config.num_labels)
     example_query[0, 0] = 1
     outputs = ["extracted_values"] + (["clip_probabilities"] if model.classifier is not None else [])
-    dynamic_axes = {
-        "input_values": {0: "batch", 1: "time"},
-        "query": {0: "batch"},
-        "extracted_values": {0: "batch", 1: "time"},
-        "clip_probabilities": {0: "batch"},
-    }
+    dynamic_axes = {"input_values": {0: "batch", 1: "time"}, "query": {0: "batch"}}
+    dynamic_axes["extracted_values"] = {0: "batch", 1: "time"}
+    if model.classifier is not None:
+        dynamic_axes["clip_probabilities"] = {0: "batch"}
     target = io.BytesIO() if path is None else str(path)
     with torch.no_grad(), warnings.catch_warnings():
         # The TorchScript exporter's deprecation notice and tracer warnings about the classifier's
@@ -95,7 +93,7 @@ def export_onnx(model, path=None, threshold=None, opset: int = OPSET):
             opset_version=opset,
             input_names=["input_values", "query"],
             output_names=outputs,
-            dynamic_axes={name: axes for name, axes in dynamic_axes.items() if name in outputs + ["input_values", "query"]},
+            dynamic_axes=dynamic_axes,
         )
     return target.getvalue() if path is None else path
 

@@ -130,3 +130,14 @@ def test_pipeline_optimize_for_inference_flag(tiny_model):
     plain, fast = (extractor(audio, query=[0, 2], threshold=0.4, chunk_length_s=1.0) for extractor in extractors)
     assert plain["refined_query"] == fast["refined_query"]
     assert abs(plain["audio"] - fast["audio"]).max() < TOLERANCE
+
+
+def test_a_fast_model_can_be_copied_and_optimised_again(tiny_model):
+    fast = tiny_model.optimize_for_inference().optimize_for_inference()
+    assert fast.classifier.fused_session is not None
+    waveform, query = inputs(tiny_model.config)
+    with torch.inference_mode():
+        assert (
+            max_difference(tiny_model(waveform, query).extracted_values, fast(waveform, query).extracted_values)
+            < TOLERANCE
+        )
