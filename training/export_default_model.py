@@ -29,6 +29,14 @@ def export(model_dir: Path, output_dir: Path, results: list) -> Path:
         shutil.rmtree(output_dir)
     model.save_pretrained(output_dir)
     QrtseFeatureExtractor(sampling_rate=model.config.sampling_rate).save_pretrained(output_dir)
+    # Inside the package the model loads through the package's own classes: drop the copies of
+    # the remote code that save_pretrained writes, so the source exists once.
+    for code in output_dir.glob("*.py"):
+        code.unlink()
+    for name in ("config.json", "preprocessor_config.json"):
+        config = json.loads((output_dir / name).read_text())
+        config.pop("auto_map", None)
+        (output_dir / name).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     run_dir = model_dir.parent
     if (run_dir / "training_args.json").exists():
         shutil.copy(run_dir / "training_args.json", output_dir / "training_args.json")

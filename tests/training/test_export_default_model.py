@@ -13,6 +13,7 @@ def test_export_writes_a_loadable_package_model(tmp_path):
     out = main([str(run / "final"), "--results", str(results), "--output", str(tmp_path / "default_model")])
     loaded = QrtseModel.from_pretrained(out)
     assert loaded.config.silence_empty_query and loaded.config.refinement_threshold == 0.15
+    assert not list(out.glob("*.py")) and "auto_map" not in json.loads((out / "config.json").read_text())
     assert {"preprocessor_config.json", "training_args.json", "results_test.json", "model.safetensors"} <= {
         p.name for p in out.iterdir()
     }
