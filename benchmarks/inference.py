@@ -38,7 +38,7 @@ from benchmarks.contenders import (
     our_model,
 )
 from benchmarks.long_audio import run_in_subprocess
-from benchmarks.timing import GemmProbe, interleaved_medians, load_average
+from benchmarks.timing import GemmProbe, OnnxRuntimeGemmProbe, interleaved_medians, load_average
 
 SECTIONS = ("rtf", "refinement", "queries", "long")
 
@@ -64,13 +64,14 @@ def runner(network, context, *args, **kwargs):
     return run
 
 
-def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int, gemm: GemmProbe) -> list:
+def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int, gemms: dict) -> list:
     """One row per (batch, contender)."""
     from modeling_qrtse.onnx_export import export_onnx, onnx_session
 
     eager = our_model(preset)
     config, theta = eager.config, eager.config.refinement_threshold
     fast = eager.optimize_for_inference()
+    fast_torch = eager.optimize_for_inference(onnxruntime_tcn=False)
     start = time.perf_counter()
     session = onnx_session(export_onnx(eager, threshold=theta), threads=threads)
     export_s = time.perf_counter() - start
@@ -78,7 +79,7 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
     if asteroid is None:
         print(f"[{preset}] asteroid skipped: {reason}")
     flops = {"eager": our_flops_per_second(eager)}
-    flops["optimised"] = flops["onnxruntime"] = flops["eager"]
+    flops["optimised"] = flops["optimised-torch"] = flops["onnxruntime"] = flops["eager"]
     if asteroid is not None:
         flops["asteroid"] = flops_per_second(asteroid, config.sampling_rate)
     print(
@@ -93,19 +94,24 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
         with torch.inference_mode():
             reference = eager(waveform, query, threshold=theta).extracted_values
             parity_fast = (fast(waveform, query, threshold=theta).extracted_values - reference).abs().max().item()
+            parity_torch = (
+                (fast_torch(waveform, query, threshold=theta).extracted_values - reference).abs().max().item()
+            )
         parity_onnx = float(np.abs(session.run(None, feeds)[0] - reference.numpy()).max())
 
         contenders = {
             "eager": runner(eager, torch.no_grad, waveform, query, threshold=theta),
             "optimised": runner(fast, torch.inference_mode, waveform, query, threshold=theta),
+            "optimised-torch": runner(fast_torch, torch.inference_mode, waveform, query, threshold=theta),
             "onnxruntime": functools.partial(session.run, None, feeds),
         }
         if asteroid is not None:
             contenders["asteroid"] = runner(asteroid, torch.no_grad, waveform)
-        contenders["gemm"] = gemm
+        contenders.update(gemms)
         load = load_average()
         medians = interleaved_medians(contenders, repeats)
-        gemm_rate = gemm.flops / medians.pop("gemm")
+        gemm_rates = {name: probe.flops / medians.pop(name) for name, probe in gemms.items()}
+        gemm_rate = max(gemm_rates.values())
         audio_s = batch * seconds
         for name, median in medians.items():
             achieved = flops[name] * audio_s / median
@@ -119,8 +125,13 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
                     "speedup_vs_asteroid": medians["asteroid"] / median if "asteroid" in medians else None,
                     "gflops": achieved / 1e9,
                     "gemm_gflops": gemm_rate / 1e9,
+                    "gemm_gflops_by_library": {name: rate / 1e9 for name, rate in gemm_rates.items()},
                     "fraction_of_gemm": achieved / gemm_rate,
-                    "max_abs_diff_vs_eager": {"optimised": parity_fast, "onnxruntime": parity_onnx}.get(name),
+                    "max_abs_diff_vs_eager": {
+                        "optimised": parity_fast,
+                        "optimised-torch": parity_torch,
+                        "onnxruntime": parity_onnx,
+                    }.get(name),
                     "load": load,
                 }
             )
@@ -270,12 +281,19 @@ def main(argv=None) -> int:
     print(f"# command: python -m benchmarks.inference {' '.join(sys.argv[1:] if argv is None else argv)}")
     results = {"machine": machine(), "threads": args.threads, "load_start": load_average()}
     if "rtf" in args.sections:
-        gemm = GemmProbe(size=512 if args.quick else 2048)
+        size = 512 if args.quick else 2048
+        gemms = {
+            "gemm-torch": GemmProbe(size=size),
+            "gemm-onnxruntime": OnnxRuntimeGemmProbe(size, threads=args.threads),
+        }
         rows = [
             row
             for preset in args.presets
-            for row in rtf_section(preset, args.batches, args.seconds, args.repeats, args.threads, gemm)
+            for row in rtf_section(preset, args.batches, args.seconds, args.repeats, args.threads, gemms)
         ]
+        for name in gemms:
+            rates = [row["gemm_gflops_by_library"][name] for row in rows if row["contender"] == "eager"]
+            print(f"# fp32 GEMM {name}: {', '.join(f'{rate:.0f}' for rate in rates)} GFLOP/s (per batch group)")
         results["rtf"] = rows
         print(format_rtf(rows), flush=True)
     for name, section, formatter in (

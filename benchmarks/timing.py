@@ -52,3 +52,40 @@ class GemmProbe:
 def load_average() -> float:
     """The 1-minute load average (runnable processes), to print next to every measurement."""
     return os.getloadavg()[0]
+
+
+class OnnxRuntimeGemmProbe(GemmProbe):
+    """The same square product as an ONNX Runtime MatMul (MLAS): on AMD CPUs PyTorch's MKL takes
+    an AVX2 path, so the machine's fp32 GEMM rate is the better of the two probes."""
+
+    def __init__(self, size: int = 2048, target_s: float = 0.25, threads: int = 2):
+        import onnx
+        import onnxruntime
+        from onnx import TensorProto, helper, numpy_helper
+
+        weight = numpy_helper.from_array(torch.randn(size, size).numpy(), "b")
+        graph = helper.make_graph(
+            [helper.make_node("MatMul", ["a", "b"], ["c"])],
+            "gemm",
+            [helper.make_tensor_value_info("a", TensorProto.FLOAT, [size, size])],
+            [helper.make_tensor_value_info("c", TensorProto.FLOAT, [size, size])],
+            [weight],
+        )
+        # IR 9 / opset 17: what onnxruntime 1.31 reads (onnx 1.23 writes IR 14 by default).
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+        onnx.checker.check_model(model)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+        self.feeds = {"a": torch.randn(size, size).numpy()}
+        self.flops_per_mm = 2 * size**3
+        start = time.perf_counter()
+        self.session.run(None, self.feeds)
+        self.session.run(None, self.feeds)
+        self.calls = max(1, round(target_s / max((time.perf_counter() - start) / 2, 1e-6)))
+
+    def __call__(self) -> None:
+        for _ in range(self.calls):
+            self.session.run(None, self.feeds)
