@@ -312,7 +312,7 @@ def optimize_for_inference(
     model,
     frames_per_pass: int = DEFAULT_FRAMES_PER_PASS,
     onnxruntime_gru: bool = True,
-    onnxruntime_tcn: bool = True,
+    onnxruntime_tcn: bool = False,
 ):
     """Return an inference copy of `model` (a `QrtseModel`) whose modules take the fused path
     under `torch.no_grad()` / `torch.inference_mode()` in eval mode; `model` is left untouched.
@@ -321,10 +321,11 @@ def optimize_for_inference(
     snapshot: optimise again after changing the weights. `frames_per_pass` bounds the frames of
     one TCN pass (see `DEFAULT_FRAMES_PER_PASS`); `onnxruntime_gru=False` keeps PyTorch's BiGRU.
 
-    With onnxruntime installed (and `onnxruntime_tcn`), the two TCNs run in ONNX Runtime with
-    `torch.get_num_threads()` threads: its MLAS GEMMs use AVX-512 on AMD CPUs, where PyTorch's
-    MKL takes an AVX2 path (2.5x slower GEMMs on the EPYC we measured). Without it, the fused
-    PyTorch TCN runs.
+    `onnxruntime_tcn=True` runs the two TCNs in ONNX Runtime instead (`torch.get_num_threads()`
+    threads): its MLAS GEMMs use AVX-512 on AMD CPUs, where PyTorch's MKL takes an AVX2 path
+    (2x the GEMM rate on the 2-core EPYC we measured), yet end to end it was not faster than the
+    fused PyTorch TCN there and its peak memory on 30 s pipeline chunks was ~3x higher, so it is
+    off by default (see the README's inference section).
     """
     config = model.config
     fast = copy.deepcopy(model).eval()
