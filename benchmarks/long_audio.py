@@ -1,5 +1,5 @@
 """Long audio through `pipeline("target-sound-extraction")`, one duration per fresh process, so
-that the peak resident memory (`ru_maxrss`) belongs to that run alone.
+that the peak resident memory (`VmHWM`) belongs to that run alone.
 
     python -m benchmarks.long_audio --preset paper --seconds 600     # prints one JSON line
 
@@ -9,7 +9,6 @@ passes over chunks); `--eager` runs the unoptimised model.
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -18,11 +17,14 @@ import numpy as np
 import torch
 
 
-def resident_bytes() -> int:
-    """Current resident set size of this process (Linux /proc)."""
+def resident_bytes(field: str = "VmRSS") -> int:
+    """This process's resident set size (`VmRSS`) or its peak (`VmHWM`), from Linux /proc.
+
+    Not `ru_maxrss`: Linux keeps that across fork + exec, so a child started by a big benchmark
+    process would report the parent's size."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     return 0
 
@@ -59,7 +61,7 @@ def measure(preset: str, seconds: float, threads: int, optimized: bool, chunk_le
         "wall_s": wall,
         "rtf": wall / seconds,
         "rss_before_bytes": before,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": resident_bytes("VmHWM"),
     }
 
 
