@@ -8,7 +8,6 @@ line (the command line wins). A run resumes from the newest checkpoint in its ou
 """
 
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -70,11 +69,13 @@ def train_step(model, batch, optimizer, scheduler, accelerator, max_grad_norm: f
     return {name: accelerator.reduce(value, "mean").item() for name, value in logs.items()}
 
 
-def prepare_batch(raw_batch: dict, num_labels: int, step: int, process: int, args, inactive_fraction: float, device) -> dict:
-    """Crop and draw queries with a generator seeded by (seed, step, process), so a resumed run
-    draws exactly what the uninterrupted run drew."""
-    generator = torch.Generator().manual_seed(args[0].seed * 1_000_003 + step * 97 + process)
-    batch = random_crop(raw_batch, args[1], generator)
+def prepare_batch(
+    raw_batch: dict, num_labels: int, seed: int, step: int, process: int, segment: int, inactive_fraction: float, device
+) -> dict:
+    """Crop to `segment` samples and draw queries with a generator seeded by (seed, step,
+    process), so a resumed run draws exactly what the uninterrupted run drew."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + step * 97 + process)
+    batch = random_crop(raw_batch, segment, generator)
     batch.update(build_training_batch(batch, num_labels, generator, inactive_fraction))
     return {key: value.to(device) for key, value in batch.items() if torch.is_tensor(value)}
 
@@ -133,8 +134,8 @@ def main(argv=None) -> dict:
         batches = training_batches(data_args, train_args, epoch, accelerator, skip=done_in_epoch)
         for raw_batch in batches:
             batch = prepare_batch(
-                raw_batch, num_labels, progress.step, accelerator.process_index,
-                (train_args, segment), inactive_fraction, accelerator.device,
+                raw_batch, num_labels, train_args.seed, progress.step, accelerator.process_index,
+                segment, inactive_fraction, accelerator.device,
             )
             logs = train_step(model, batch, optimizer, scheduler, accelerator, train_args.max_grad_norm)
             progress.step += 1
