@@ -9,8 +9,9 @@ Sections (each prints a markdown table):
 - `rtf`: real-time factor (compute seconds per second of audio) of a 6 s clip at batch 1 and 8
   for our eager reference (`torch.no_grad`), asteroid's ConvTasNet at equal size, our optimised
   path (`QrtseModel.optimize_for_inference`, `torch.inference_mode`), the same with its TCNs in
-  ONNX Runtime (`onnxruntime_tcn=True`) and the ONNX Runtime export of the whole model, plus
-  square fp32 GEMM probes in PyTorch (MKL) and ONNX Runtime (MLAS), all interleaved (A B C D E A B C D E ...); achieved GFLOP/s
+  ONNX Runtime (`onnxruntime_tcn=True`), the same with its GEMMs on MKL (`onednn_gemm=False`)
+  and the ONNX Runtime export of the whole model, plus square fp32 GEMM probes in PyTorch (MKL),
+  oneDNN and ONNX Runtime (MLAS), all interleaved (A B C D E A B C D E ...); achieved GFLOP/s
   (FlopCounterMode FLOPs / median time) as a fraction of the GEMM rate of the same rounds.
 - `refinement`: optimised path with theta vs theta = 0 (both run the classifier) vs a model of
   the same size without classifier.
@@ -39,7 +40,8 @@ from benchmarks.contenders import (
     our_model,
 )
 from benchmarks.long_audio import run_in_subprocess
-from benchmarks.timing import GemmProbe, OnnxRuntimeGemmProbe, interleaved_medians, load_average
+from benchmarks.timing import GemmProbe, OneDnnGemmProbe, OnnxRuntimeGemmProbe, interleaved_medians, load_average
+from modeling_qrtse.gemm_qrtse import onednn_linear_available
 
 SECTIONS = ("rtf", "refinement", "queries", "long")
 
@@ -72,6 +74,7 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
     eager = our_model(preset)
     config, theta = eager.config, eager.config.refinement_threshold
     fast = eager.optimize_for_inference()
+    fast_mkl = eager.optimize_for_inference(onednn_gemm=False)
     fast_ort = eager.optimize_for_inference(onnxruntime_tcn=True)
     start = time.perf_counter()
     session = onnx_session(export_onnx(eager, threshold=theta), threads=threads)
@@ -80,7 +83,8 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
     if asteroid is None:
         print(f"[{preset}] asteroid skipped: {reason}")
     flops = {"eager": our_flops_per_second(eager)}
-    flops["optimised"] = flops["optimised+ort-tcn"] = flops["onnxruntime"] = flops["eager"]
+    for name in ("optimised", "optimised-mkl-gemm", "optimised+ort-tcn", "onnxruntime"):
+        flops[name] = flops["eager"]
     if asteroid is not None:
         flops["asteroid"] = flops_per_second(asteroid, config.sampling_rate)
     print(
@@ -95,12 +99,14 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
         with torch.inference_mode():
             reference = eager(waveform, query, threshold=theta).extracted_values
             parity_fast = (fast(waveform, query, threshold=theta).extracted_values - reference).abs().max().item()
+            parity_mkl = (fast_mkl(waveform, query, threshold=theta).extracted_values - reference).abs().max().item()
             parity_ort = (fast_ort(waveform, query, threshold=theta).extracted_values - reference).abs().max().item()
         parity_onnx = float(np.abs(session.run(None, feeds)[0] - reference.numpy()).max())
 
         contenders = {
             "eager": runner(eager, torch.no_grad, waveform, query, threshold=theta),
             "optimised": runner(fast, torch.inference_mode, waveform, query, threshold=theta),
+            "optimised-mkl-gemm": runner(fast_mkl, torch.inference_mode, waveform, query, threshold=theta),
             "optimised+ort-tcn": runner(fast_ort, torch.inference_mode, waveform, query, threshold=theta),
             "onnxruntime": functools.partial(session.run, None, feeds),
         }
@@ -128,6 +134,7 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
                     "fraction_of_gemm": achieved / gemm_rate,
                     "max_abs_diff_vs_eager": {
                         "optimised": parity_fast,
+                        "optimised-mkl-gemm": parity_mkl,
                         "optimised+ort-tcn": parity_ort,
                         "onnxruntime": parity_onnx,
                     }.get(name),
@@ -285,6 +292,8 @@ def main(argv=None) -> int:
             "gemm-torch": GemmProbe(size=size),
             "gemm-onnxruntime": OnnxRuntimeGemmProbe(size, threads=args.threads),
         }
+        if onednn_linear_available():
+            gemms["gemm-onednn"] = OneDnnGemmProbe(size=size)
         rows = [
             row
             for preset in args.presets

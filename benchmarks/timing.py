@@ -25,8 +25,9 @@ def interleaved_medians(contenders: dict[str, Callable[[], object]], repeats: in
 
 
 class GemmProbe:
-    """The machine's fp32 matrix-multiply rate: square `torch.mm` calls into a preallocated
-    output, sized to take about `target_s` per call of the probe (it is timed with the others)."""
+    """The machine's fp32 matrix-multiply rate: square `torch.mm` calls (MKL in PyTorch's CPU
+    wheels) into a preallocated output, sized to take about `target_s` per call of the probe (it
+    is timed with the others). Subclasses change `multiply` only."""
 
     def __init__(self, size: int = 2048, target_s: float = 0.25):
         generator = torch.Generator().manual_seed(0)
@@ -34,11 +35,17 @@ class GemmProbe:
         self.b = torch.randn(size, size, generator=generator)
         self.out = torch.empty(size, size)
         self.flops_per_mm = 2 * size**3
+        self.calibrate(target_s)
+
+    def calibrate(self, target_s: float) -> None:
         start = time.perf_counter()
-        torch.mm(self.a, self.b, out=self.out)
-        torch.mm(self.a, self.b, out=self.out)
+        self.multiply()
+        self.multiply()
         per_mm = (time.perf_counter() - start) / 2
         self.calls = max(1, round(target_s / max(per_mm, 1e-6)))
+
+    def multiply(self) -> None:
+        torch.mm(self.a, self.b, out=self.out)
 
     @property
     def flops(self) -> float:
@@ -46,7 +53,16 @@ class GemmProbe:
 
     def __call__(self) -> None:
         for _ in range(self.calls):
-            torch.mm(self.a, self.b, out=self.out)
+            self.multiply()
+
+
+class OneDnnGemmProbe(GemmProbe):
+    """The same product through oneDNN (`torch.ops.mkldnn._linear_pointwise`, what the optimised
+    path's GEMMs use where available; see `modeling_qrtse/gemm_qrtse.py`)."""
+
+    def multiply(self) -> None:
+        with torch.inference_mode():
+            torch.ops.mkldnn._linear_pointwise(self.a, self.b, None, "none", [], "")
 
 
 def load_average() -> float:
@@ -81,11 +97,7 @@ class OnnxRuntimeGemmProbe(GemmProbe):
         )
         self.feeds = {"a": torch.randn(size, size).numpy()}
         self.flops_per_mm = 2 * size**3
-        start = time.perf_counter()
-        self.session.run(None, self.feeds)
-        self.session.run(None, self.feeds)
-        self.calls = max(1, round(target_s / max((time.perf_counter() - start) / 2, 1e-6)))
+        self.calibrate(target_s)
 
-    def __call__(self) -> None:
-        for _ in range(self.calls):
-            self.session.run(None, self.feeds)
+    def multiply(self) -> None:
+        self.session.run(None, self.feeds)

@@ -35,12 +35,20 @@ def max_difference(first, second):
 
 
 @pytest.mark.parametrize(
-    "preset, queries, threshold",
-    [("tiny", None, 0.0), ("tiny", None, 0.5), ("tiny", 3, 0.0), ("tiny", 3, 0.5), ("small", 2, 0.5)],
+    "preset, queries, threshold, onednn_gemm",
+    [
+        ("tiny", None, 0.0, True),
+        ("tiny", None, 0.5, True),
+        ("tiny", 3, 0.0, True),
+        ("tiny", 3, 0.5, False),
+        ("small", 2, 0.5, True),
+        ("small", 2, 0.5, False),
+    ],
 )
-def test_fast_model_matches_the_reference(preset, queries, threshold):
+def test_fast_model_matches_the_reference(preset, queries, threshold, onednn_gemm):
     model = perturbed_model(QrtseConfig.from_preset(preset))
-    fast = model.optimize_for_inference(frames_per_pass=150)  # small passes: several per batch
+    # Small passes: several per batch.
+    fast = model.optimize_for_inference(frames_per_pass=150, onednn_gemm=onednn_gemm)
     waveform, query = inputs(model.config, queries=queries)
     with torch.inference_mode():
         reference, optimised = model(waveform, query, threshold=threshold), fast(waveform, query, threshold=threshold)
