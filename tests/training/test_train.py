@@ -43,13 +43,17 @@ def test_train_then_evaluate(build, tmp_path, system):
     assert (tmp_path / "run" / "final" / "model.safetensors").exists()
     assert (tmp_path / "run" / "best" / "validation.json").exists()
     assert len(losses(tmp_path / "run")) == 6
-    result = run(
-        [sys.executable, "-m", "training.evaluate", "--model", f"{system}={tmp_path / 'run' / 'final'}",
-         "--data-dir", str(build), "--split", "test", "--output-dir", str(tmp_path / "eval")]
-    )
+    evaluate = [sys.executable, "-m", "training.evaluate", "--model", f"{system}={tmp_path / 'run' / 'final'}",
+                "--data-dir", str(build), "--split", "test"]
+    result = run([*evaluate, "--output-dir", str(tmp_path / "eval")])
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((tmp_path / "eval" / "results.json").read_text())
     scores = results["systems"][system]["scores"]
+    if system == "proposed":  # the optimised path (default) scores what the eager modules score
+        result = run([*evaluate, "--output-dir", str(tmp_path / "eval-reference"), "--reference-path"])
+        assert result.returncode == 0, result.stderr[-3000:]
+        reference = json.loads((tmp_path / "eval-reference" / "results.json").read_text())
+        assert reference["systems"][system]["scores"] == pytest.approx(scores, abs=1e-3, nan_ok=True)
     assert {"1:0|0.0", "1:1|0.0", "1:3|0.0", "0:1|0.0", "1:5|oracle"} <= set(scores)
     assert ("1:0|0.1" in scores) == (system == "proposed")
     assert (tmp_path / "eval" / "fig3_sweep.png").stat().st_size > 1000
