@@ -24,6 +24,12 @@ class DataArguments:
     inactive_fraction: float = field(
         default=0.1, metadata={"help": "baseline2 only: share of examples turned into inactive samples."}
     )
+    inactive_start_epoch: float = field(
+        default=0.0,
+        metadata={"help": "baseline2 only: inactive samples begin after this many epochs (0, the paper: from "
+                  "the first step). A guard against collapse to silent output, which a from-scratch small "
+                  "CPU run hit within 250 steps."},
+    )
     validation_mixtures: int = field(default=200, metadata={"help": "Validation mixtures scored per evaluation."})
     num_workers: int = field(default=0, metadata={"help": "DataLoader workers for dynamic mixing."})
 

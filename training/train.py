@@ -69,6 +69,14 @@ def train_step(model, batch, optimizer, scheduler, accelerator, max_grad_norm: f
     return {name: accelerator.reduce(value, "mean").item() for name, value in logs.items()}
 
 
+def inactive_share(data_args, system, steps_per_epoch: int, step: int) -> float:
+    """Share of inactive samples in the batch of `step`: Baseline 2's `inactive_fraction` from
+    `inactive_start_epoch` on, 0 before that and for the other systems."""
+    if not system.inactive_samples or step < round(data_args.inactive_start_epoch * steps_per_epoch):
+        return 0.0
+    return data_args.inactive_fraction
+
+
 def prepare_batch(
     raw_batch: dict, num_labels: int, seed: int, step: int, process: int, segment: int, inactive_fraction: float, device
 ) -> dict:
@@ -125,7 +133,6 @@ def main(argv=None) -> dict:
     accelerator.init_trackers("tensorboard")
 
     last_step = min(total_steps, train_args.max_steps or total_steps)
-    inactive_fraction = data_args.inactive_fraction if system.inactive_samples else 0.0
     segment = round(data_args.segment_seconds * accelerator.unwrap_model(model).config.sampling_rate)
     num_labels = len(labels)
     bar = tqdm(total=last_step, initial=progress.step, disable=not accelerator.is_local_main_process, desc="train")
@@ -135,7 +142,8 @@ def main(argv=None) -> dict:
         for raw_batch in batches:
             batch = prepare_batch(
                 raw_batch, num_labels, train_args.seed, progress.step, accelerator.process_index,
-                segment, inactive_fraction, accelerator.device,
+                segment, inactive_share(data_args, system, train_args.steps_per_epoch, progress.step),
+                accelerator.device,
             )
             logs = train_step(model, batch, optimizer, scheduler, accelerator, train_args.max_grad_norm)
             progress.step += 1

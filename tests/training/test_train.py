@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from tiny_build import write_tiny_build
+from training.arguments import DataArguments
+from training.systems import get_system
+from training.train import inactive_share
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "training" / "configs" / "tiny.json")
@@ -107,3 +110,16 @@ def test_merge_refuses_results_of_different_protocols(tmp_path):
     assert set(merge_results([tmp_path / "a.json", tmp_path / "b.json"])["systems"]) == {"a", "b"}
     with pytest.raises(ValueError, match="different"):
         merge_results([tmp_path / "a.json", tmp_path / "c.json"])
+
+
+@pytest.mark.parametrize(
+    "system, step, expected",
+    [("baseline2", 0, 0.0), ("baseline2", 199, 0.0), ("baseline2", 200, 0.1), ("baseline1", 500, 0.0), ("proposed", 500, 0.0)],
+)
+def test_inactive_samples_start_after_inactive_start_epoch(system, step, expected):
+    data_args = DataArguments(inactive_fraction=0.1, inactive_start_epoch=2)
+    assert inactive_share(data_args, get_system(system), steps_per_epoch=100, step=step) == expected
+
+
+def test_inactive_samples_from_the_first_step_by_default():
+    assert inactive_share(DataArguments(), get_system("baseline2"), steps_per_epoch=100, step=0) == 0.1
