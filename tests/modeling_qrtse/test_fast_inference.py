@@ -149,3 +149,15 @@ def test_a_fast_model_can_be_copied_and_optimised_again(tiny_model):
             max_difference(tiny_model(waveform, query).extracted_values, fast(waveform, query).extracted_values)
             < TOLERANCE
         )
+
+
+@pytest.mark.parametrize("samples", [1560, 1600, 1880, 1920])  # tiny: 40, 41, 48, 49 frames
+def test_gemm_row_padding_leaves_the_output_unchanged(samples):
+    model = perturbed_model(QrtseConfig.from_preset("tiny"))
+    fast = model.optimize_for_inference()
+    waveform, query = inputs(model.config, batch=1)
+    waveform = waveform[:, :samples]
+    with torch.inference_mode():
+        reference, optimised = model(waveform, query), fast(waveform, query)
+    assert optimised.extracted_values.shape == reference.extracted_values.shape
+    assert max_difference(reference.extracted_values, optimised.extracted_values) < TOLERANCE
