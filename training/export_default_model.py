@@ -22,6 +22,21 @@ from modeling_qrtse.default_checkpoint import default_model_path
 MAX_MEGABYTES = 30
 
 
+def training_args_chain(run_dir: Path) -> list:
+    """`training_args.json` of `run_dir`, then of the run its `init_from` names, and so on back
+    to a run trained from scratch (paths as written by `training.train`, relative to where it
+    ran); stops at a link it cannot follow."""
+    chain = []
+    args_path = run_dir / "training_args.json"
+    while args_path.exists() and args_path not in chain:
+        chain.append(args_path)
+        init_from = json.loads(args_path.read_text()).get("model", {}).get("init_from")
+        if not init_from:
+            break
+        args_path = Path(init_from).parent / "training_args.json"
+    return chain
+
+
 def export(model_dir: Path, output_dir: Path, results: list) -> Path:
     model = QrtseModel.from_pretrained(model_dir)
     model.config.silence_empty_query = True
@@ -37,9 +52,12 @@ def export(model_dir: Path, output_dir: Path, results: list) -> Path:
         config = json.loads((output_dir / name).read_text())
         config.pop("auto_map", None)
         (output_dir / name).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    run_dir = model_dir.parent
-    if (run_dir / "training_args.json").exists():
-        shutil.copy(run_dir / "training_args.json", output_dir / "training_args.json")
+    chain = training_args_chain(model_dir.parent)
+    if chain:
+        shutil.copy(chain[0], output_dir / "training_args.json")
+    # Runs the model was initialised from (`init_from`), oldest first: stage 1, stage 2, ...
+    for stage, earlier in enumerate(reversed(chain[1:]), start=1):
+        shutil.copy(earlier, output_dir / f"training_args_stage{stage}.json")
     for path in results:
         split = json.loads(Path(path).read_text())["split"]
         shutil.copy(path, output_dir / f"results_{split}.json")

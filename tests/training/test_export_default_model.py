@@ -17,3 +17,20 @@ def test_export_writes_a_loadable_package_model(tmp_path):
     assert {"preprocessor_config.json", "training_args.json", "results_test.json", "model.safetensors"} <= {
         p.name for p in out.iterdir()
     }
+
+
+def test_export_keeps_the_training_args_of_every_stage(tmp_path):
+    def run_with(name, init_from):
+        run = tmp_path / name
+        QrtseModel(QrtseConfig.from_preset("tiny")).save_pretrained(run / "best")
+        (run / "training_args.json").write_text(json.dumps({"model": {"init_from": init_from}, "name": name}))
+        return run
+
+    first = run_with("first", None)
+    second = run_with("second", str(first / "best"))
+    third = run_with("third", str(second / "best"))
+    out = main([str(third / "best"), "--output", str(tmp_path / "default_model")])
+    names = {name: json.loads((out / name).read_text())["name"] for name in
+             ("training_args.json", "training_args_stage1.json", "training_args_stage2.json")}
+    assert names == {"training_args.json": "third", "training_args_stage1.json": "first",
+                     "training_args_stage2.json": "second"}
