@@ -56,7 +56,3 @@ def flops_per_second(run, sampling_rate: int) -> float:
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         run(torch.randn(1, sampling_rate))
     return counter.get_total_flops()
-
-
-def count_parameters(module: torch.nn.Module) -> int:
-    return sum(parameter.numel() for parameter in module.parameters())

@@ -32,16 +32,11 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.contenders import (
-    asteroid_convtasnet,
-    count_parameters,
-    flops_per_second,
-    our_flops_per_second,
-    our_model,
-)
+from benchmarks.contenders import asteroid_convtasnet, flops_per_second, our_flops_per_second, our_model
 from benchmarks.long_audio import run_in_subprocess
 from benchmarks.timing import GemmProbe, OneDnnGemmProbe, OnnxRuntimeGemmProbe, interleaved_medians, load_average
 from modeling_qrtse.gemm_qrtse import onednn_linear_available
+from modeling_qrtse.summary import count_parameters
 
 SECTIONS = ("rtf", "refinement", "queries", "long")
 

@@ -277,7 +277,7 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
         )
         return output[:rows].view(batch, frames, -1)
 
-    def _depthwise(self, states: torch.Tensor, index: int, conv: nn.Conv1d, out: torch.Tensor) -> torch.Tensor:
+    def _depthwise(self, states: torch.Tensor, index: int, conv: nn.Conv1d, out: torch.Tensor) -> None:
         """Dilated depthwise convolution along frames of `(batch, frames, channels)` into `out`
         (same shape), zero padded like `conv`: one multiply-add per tap over shifted slices, all on
         contiguous rows."""
@@ -286,19 +286,17 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
         dilation, padding = conv.dilation[0], conv.padding[0]
         offsets = [tap * dilation - padding for tap in range(taps.shape[0])]
         center = offsets.index(0) if 0 in offsets else None
-        output = out
         if center is None:
-            output.copy_(bias.expand_as(states))
+            out.copy_(bias.expand_as(states))
         else:
-            torch.addcmul(bias, states, taps[center], out=output)
+            torch.addcmul(bias, states, taps[center], out=out)
         for tap, offset in enumerate(offsets):
             if tap == center or abs(offset) >= frames:
                 continue
-            if offset > 0:  # output[t] += w * input[t + offset]
-                output[:, : frames - offset].addcmul_(states[:, offset:], taps[tap])
+            if offset > 0:  # out[t] += w * input[t + offset]
+                out[:, : frames - offset].addcmul_(states[:, offset:], taps[tap])
             else:
-                output[:, -offset:].addcmul_(states[:, : frames + offset], taps[tap])
-        return output
+                out[:, -offset:].addcmul_(states[:, : frames + offset], taps[tap])
 
 
 class QrtseFastClassifier(CopiesSession, QrtseClassifier):
@@ -353,10 +351,10 @@ def optimize_for_inference(
     `onednn_gemm=False` runs the TCN GEMMs through `torch.addmm` (MKL) instead of oneDNN.
 
     `onnxruntime_tcn=True` runs the two TCNs in ONNX Runtime instead (`torch.get_num_threads()`
-    threads): its MLAS GEMMs use AVX-512 on AMD CPUs, where PyTorch's MKL takes an AVX2 path
-    (2x the GEMM rate on the 2-core EPYC we measured), yet end to end it was not faster than the
-    fused PyTorch TCN there and its peak memory on 30 s pipeline chunks was ~3x higher, so it is
-    off by default (see the README's inference section).
+    threads). Its MLAS GEMMs are as fast as oneDNN's, but end to end it was about 2x slower than
+    the fused PyTorch TCN on the 2-core EPYC we measured (unfused norms, layout changes) and its
+    peak memory on 30 s pipeline chunks was ~3x higher, so it is off by default (see the README's
+    inference section).
     """
     config = model.config
     fast = copy.deepcopy(model).eval()

@@ -58,6 +58,9 @@ def evaluate_system(path: str, args) -> dict:
     return summary
 
 
+MERGE_PROTOCOL = ("split", "data_dir", "seed", "thresholds")
+
+
 def merge_results(paths) -> dict:
     """One results dictionary from several evaluated with the same protocol."""
     merged = None
@@ -65,9 +68,8 @@ def merge_results(paths) -> dict:
         results = json.loads(Path(path).read_text())
         if merged is None:
             merged = {**results, "systems": {}}
-        protocol = ("split", "data_dir", "seed", "thresholds")
-        if any(results[key] != merged[key] for key in protocol):
-            raise ValueError(f"{path} was evaluated with a different {protocol}; cannot merge")
+        if any(results[key] != merged[key] for key in MERGE_PROTOCOL):
+            raise ValueError(f"{path} was evaluated with a different {MERGE_PROTOCOL}; cannot merge")
         merged["systems"].update(results["systems"])
     return merged
 
