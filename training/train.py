@@ -39,7 +39,14 @@ def parse_arguments(argv=None) -> tuple:
 def build_model(model_args: ModelArguments, labels: list) -> QrtseModel:
     system = get_system(model_args.system)
     if model_args.init_from:
-        return QrtseModel.from_pretrained(model_args.init_from)
+        model = QrtseModel.from_pretrained(model_args.init_from)
+        # Baseline 1 -> Baseline 2 warm starts are fine; a classifier cannot appear or vanish.
+        if model.config.use_classifier != system.use_classifier:
+            raise ValueError(
+                f"init_from {model_args.init_from!r} has use_classifier={model.config.use_classifier}, "
+                f"but system {model_args.system!r} needs use_classifier={system.use_classifier}"
+            )
+        return model
     config = QrtseConfig.from_preset(
         model_args.preset, use_classifier=system.use_classifier, id2label=dict(enumerate(labels))
     )

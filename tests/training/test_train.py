@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from tiny_build import write_tiny_build
-from training.arguments import DataArguments
+from modeling_qrtse import QrtseConfig, QrtseModel
+from training.arguments import DataArguments, ModelArguments
 from training.systems import get_system
-from training.train import inactive_share
+from training.train import build_model, inactive_share
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "training" / "configs" / "tiny.json")
@@ -123,3 +124,11 @@ def test_inactive_samples_start_after_inactive_start_epoch(system, step, expecte
 
 def test_inactive_samples_from_the_first_step_by_default():
     assert inactive_share(DataArguments(), get_system("baseline2"), steps_per_epoch=100, step=0) == 0.1
+
+
+def test_init_from_warm_starts_a_matching_system_and_refuses_a_classifier_mismatch(tmp_path):
+    QrtseModel(QrtseConfig.from_preset("tiny", use_classifier=False)).save_pretrained(tmp_path)
+    warm = build_model(ModelArguments(preset="tiny", system="baseline2", init_from=str(tmp_path)), labels=[])
+    assert not warm.config.use_classifier
+    with pytest.raises(ValueError, match="use_classifier"):
+        build_model(ModelArguments(preset="tiny", system="proposed", init_from=str(tmp_path)), labels=[])
