@@ -1,7 +1,7 @@
 """Copy a trained Proposed checkpoint into the package as its embedded default model.
 
-    python -m training.export_default_model runs/small-proposed/final \
-        --results results/builtin-test/results.json --validation results/builtin-validation/results.json
+    python -m training.export_default_model runs/small-proposed/best \
+        --results results/builtin-validation/results.json results/builtin-test/results.json
 
 The folder `modeling_qrtse/default_model/` then holds the weights (safetensors), config,
 feature extractor, the run's training arguments and the evaluation results. The model's

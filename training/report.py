@@ -49,17 +49,20 @@ def plot_sweep(results: dict, path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = plt.subplots(figsize=(8, 4.5))
     x = [c.n_inactive for c in SWEEP_CONDITIONS]
-    for label, summary, setting in _rows(results):
+    rows = list(_rows(results))
+    # The default 10-colour cycle repeats once a sweep over many thetas and systems is plotted.
+    colours = plt.get_cmap("tab20").colors
+    for index, (label, summary, setting) in enumerate(rows):
         y = [summary["scores"].get(f"{c.name}|{setting}") for c in SWEEP_CONDITIONS]
         style = "--" if setting == results["oracle"] else "-"
-        axes.plot(x, y, style, marker="o", label=label)
+        axes.plot(x, y, style, marker="o", label=label, color=colours[index % len(colours)])
     axes.set_xlabel("number of inactive classes in the query")
     axes.set_ylabel("SNRi [dB]")
     axes.set_title("PMQ robustness (paper Fig. 3), n_active = 1")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=7)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -8,7 +8,10 @@ as the model's default (`config.refinement_threshold`).
 
 Criterion: the theta with the highest mean SNRi over FMQ (1:0) and the PMQ sweep (1:1 ... 1:5),
 i.e. robustness over every query condition with an active target; ties go to the smaller
-theta (fewer false negatives, Section 3.2).
+theta (fewer false negatives, Section 3.2). The candidates are the thresholds the validation
+run evaluated (`training.evaluate --thresholds`; default the paper's 0 ... 0.2). The embedded
+default model was chosen over 0 ... 0.2 plus 0.3, 0.4 and 0.5: a classifier trained for a few
+thousand steps is less confident than the paper's, so its best theta can lie above 0.2.
 """
 
 import argparse
