@@ -241,7 +241,7 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
         )
         hidden = linear(normalized, self.fused_bottleneck_weight, self.bottleneck.bias, onednn=onednn)
         last = len(self.blocks) - 1
-        skip_sum = None
+        skip_sum = filtered = None
         for index in range(len(self.blocks)):
             in_slope, depthwise_slope = self.fused_slopes[index]
             # The block's PReLU runs inside the GEMM (oneDNN post-op) or in place after it.
@@ -252,7 +252,8 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
             block_states = F.layer_norm(
                 block_states, (width,), self.fused_in_norm_weight[index], self.fused_in_norm_bias[index], eps
             )
-            filtered = padded_matrix(block_states, padded_rows, rows, width)
+            if filtered is None:  # one buffer for every block: same width, padding rows stay zero
+                filtered = padded_matrix(block_states, padded_rows, rows, width)
             self._depthwise(
                 block_states[:rows].view(batch, frames, width),
                 index,

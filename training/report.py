@@ -51,13 +51,12 @@ def plot_sweep(results: dict, path) -> None:
 
     figure, axes = plt.subplots(figsize=(8, 4.5))
     x = [c.n_inactive for c in SWEEP_CONDITIONS]
-    rows = list(_rows(results))
     # The default 10-colour cycle repeats once a sweep over many thetas and systems is plotted.
-    colours = plt.get_cmap("tab20").colors
-    for index, (label, summary, setting) in enumerate(rows):
+    axes.set_prop_cycle(color=plt.get_cmap("tab20").colors)
+    for label, summary, setting in _rows(results):
         y = [summary["scores"].get(f"{c.name}|{setting}") for c in SWEEP_CONDITIONS]
         style = "--" if setting == results["oracle"] else "-"
-        axes.plot(x, y, style, marker="o", label=label, color=colours[index % len(colours)])
+        axes.plot(x, y, style, marker="o", label=label)
     axes.set_xlabel("number of inactive classes in the query")
     axes.set_ylabel("SNRi [dB]")
     axes.set_title("PMQ robustness (paper Fig. 3), n_active = 1")
