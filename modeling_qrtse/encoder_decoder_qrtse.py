@@ -29,6 +29,13 @@ class QrtseEncoder(nn.Module):
         padded = F.pad(waveform, self.padding(waveform.shape[-1]))
         return F.relu(self.conv(padded.unsqueeze(1)))
 
+    def forward_gemm(self, waveform: torch.Tensor) -> torch.Tensor:
+        """The same as one GEMM of overlapping frames with the filters, computed time-major: returns
+        a `(batch, D, frames)` view of `(batch, frames, D)` storage (what the fast TCNs read)."""
+        frames = F.pad(waveform, self.padding(waveform.shape[-1])).unfold(-1, self.window, self.hop)
+        features = torch.matmul(frames, self.conv.weight.view(self.conv.out_channels, self.window).t())
+        return features.relu_().transpose(1, 2)  # in place is autograd-safe: matmul keeps its inputs
+
 
 class QrtseDecoder(nn.Module):
     """Transposed 1-D conv decoder: masked features `(batch, D, frames)` -> waveform
@@ -44,3 +51,11 @@ class QrtseDecoder(nn.Module):
     def forward(self, masked_features: torch.Tensor, num_samples: int) -> torch.Tensor:
         waveform = self.conv(masked_features).squeeze(1)
         return waveform[..., self.crop : self.crop + num_samples]
+
+    def forward_gemm(self, masked_features: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """The same as one GEMM to overlapping frames (time-major) and an overlap-add (`fold`)."""
+        window, hop = self.conv.kernel_size[0], self.conv.stride[0]
+        frames = torch.matmul(masked_features.transpose(1, 2).contiguous(), self.conv.weight.view(-1, window))
+        length = (frames.shape[1] - 1) * hop + window
+        waveform = F.fold(frames.transpose(1, 2), (1, length), kernel_size=(1, window), stride=(1, hop))
+        return waveform.view(waveform.shape[0], -1)[..., self.crop : self.crop + num_samples]

@@ -36,6 +36,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .classifier_qrtse import QrtseClassifier, pool_frames
+from .depthwise_qrtse import depthwise_forward
 from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from .gemm_qrtse import linear, linear_add
 from .tcn_qrtse import QrtseTemporalConvNet
@@ -134,27 +135,14 @@ class QrtseFastEncoder(QrtseEncoder):
     """Eq. (1) as one GEMM of overlapping frames with the filters, written time-major."""
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        if not _fast(self):
-            return super().forward(waveform)
-        padded = F.pad(waveform, self.padding(waveform.shape[-1]))
-        frames = padded.unfold(-1, self.window, self.hop)  # (batch, frames, window)
-        features = torch.matmul(frames, self.conv.weight.view(self.conv.out_channels, self.window).t())
-        return features.relu_().transpose(1, 2)
+        return self.forward_gemm(waveform) if _fast(self) else super().forward(waveform)
 
 
 class QrtseFastDecoder(QrtseDecoder):
     """Eq. (5) as one GEMM to overlapping frames and an overlap-add (`fold`)."""
 
     def forward(self, masked_features: torch.Tensor, num_samples: int) -> torch.Tensor:
-        if not _fast(self):
-            return super().forward(masked_features, num_samples)
-        window, hop = self.conv.kernel_size[0], self.conv.stride[0]
-        frames = torch.matmul(time_major(masked_features), self.conv.weight.view(-1, window))
-        num_frames = frames.shape[1]
-        waveform = F.fold(
-            frames.transpose(1, 2), (1, (num_frames - 1) * hop + window), kernel_size=(1, window), stride=(1, hop)
-        )
-        return waveform.view(waveform.shape[0], -1)[..., self.crop : self.crop + num_samples]
+        return self.forward_gemm(masked_features, num_samples) if _fast(self) else super().forward(masked_features, num_samples)
 
 
 class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
@@ -279,25 +267,9 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
         return output[:rows].view(batch, frames, -1)
 
     def _depthwise(self, states: torch.Tensor, index: int, conv: nn.Conv1d, out: torch.Tensor) -> None:
-        """Dilated depthwise convolution along frames of `(batch, frames, channels)` into `out`
-        (same shape), zero padded like `conv`: one multiply-add per tap over shifted slices, all on
-        contiguous rows."""
-        frames = states.shape[1]
+        """Dilated depthwise convolution along frames of `(batch, frames, channels)` into `out`."""
         taps, bias = self.fused_depthwise_taps[index], self.fused_depthwise_bias[index]
-        dilation, padding = conv.dilation[0], conv.padding[0]
-        offsets = [tap * dilation - padding for tap in range(taps.shape[0])]
-        center = offsets.index(0) if 0 in offsets else None
-        if center is None:
-            out.copy_(bias.expand_as(states))
-        else:
-            torch.addcmul(bias, states, taps[center], out=out)
-        for tap, offset in enumerate(offsets):
-            if tap == center or abs(offset) >= frames:
-                continue
-            if offset > 0:  # out[t] += w * input[t + offset]
-                out[:, : frames - offset].addcmul_(states[:, offset:], taps[tap])
-            else:
-                out[:, -offset:].addcmul_(states[:, : frames + offset], taps[tap])
+        depthwise_forward(states, taps, bias, conv.dilation[0], conv.padding[0], out=out)
 
 
 class QrtseFastClassifier(CopiesSession, QrtseClassifier):

@@ -13,6 +13,7 @@ from .classifier_qrtse import QrtseClassifier
 from .configuration_qrtse import QrtseConfig
 from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from .fast_inference_qrtse import optimize_for_inference
+from .fast_training_qrtse import optimize_for_training
 from .losses_qrtse import classification_loss, extraction_loss
 from .refinement_qrtse import check_query, check_threshold, check_waveform, refine_query
 from .tcn_qrtse import QrtseTemporalConvNet
@@ -104,6 +105,12 @@ class QrtseModel(QrtsePreTrainedModel):
         with the same outputs (float rounding): time-major fused TCNs, GEMM encoder/decoder, the BiGRU
         in ONNX Runtime when installed. This model is left untouched. See `fast_inference_qrtse`."""
         return optimize_for_inference(self, **kwargs)
+
+    def optimize_for_training(self, **kwargs) -> "QrtseModel":
+        """Switch this model, in place, to modules that train faster on CPU (forward and backward)
+        with the same parameters, `state_dict` and gradients (float rounding); returns `self`.
+        Off CPU float32 they run the reference computation. See `fast_training_qrtse`."""
+        return optimize_for_training(self, **kwargs)
 
     # The forward pass as the paper's equations, each an overridable step.
     def encode(self, input_values: torch.Tensor) -> torch.Tensor:

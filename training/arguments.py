@@ -51,3 +51,8 @@ class TrainArguments:
     log_every: int = field(default=20, metadata={"help": "Steps between TensorBoard logs."})
     seed: int = field(default=0, metadata={"help": "Seeds initialisation, data and query sampling."})
     num_threads: Optional[int] = field(default=None, metadata={"help": "torch CPU threads per process."})
+    reference_path: bool = field(
+        default=False,
+        metadata={"help": "Train the eager reference modules on CPU instead of the fast training path "
+                  "(QrtseModel.optimize_for_training); same parameters and gradients, slower."},
+    )

@@ -21,6 +21,7 @@ from modeling_qrtse import QrtseConfig, QrtseModel
 
 from .arguments import DataArguments, ModelArguments, TrainArguments
 from .checkpoints import TrainingProgress, latest_checkpoint, save_checkpoint
+from .cpu_runtime import retain_freed_memory
 from .data_loading import class_names, training_batches
 from .systems import get_system
 from .training_queries import build_training_batch, random_crop
@@ -112,6 +113,12 @@ def main(argv=None) -> dict:
     set_seed(train_args.seed)
     labels = class_names(data_args.data_dir)
     model = build_model(model_args, labels)
+    fast_path = accelerator.device.type == "cpu" and not train_args.reference_path
+    if accelerator.device.type == "cpu":
+        retain_freed_memory()  # either path: large activations stop page-faulting every step
+    if fast_path:
+        model.optimize_for_training()  # in place: same parameters, same state_dict
+    accelerator.print(f"training path: {'fast (optimize_for_training)' if fast_path else 'reference modules'}")
     optimizer = torch.optim.Adam(model.parameters(), lr=train_args.learning_rate)
     total_steps = train_args.epochs * train_args.steps_per_epoch
     scheduler = get_cosine_schedule_with_warmup(

@@ -2,23 +2,12 @@ import sys
 
 import pytest
 import torch
+from perturbed import perturbed_model
 
 from modeling_qrtse import QrtseConfig, QrtseModel
 from modeling_qrtse.fast_inference_qrtse import QrtseFastClassifier, QrtseFastTemporalConvNet
 
 TOLERANCE = 1e-4
-
-
-def perturbed_model(config, seed=0):
-    """A random model whose norms, PReLU slopes and biases are not at their initial values, so
-    that every folded parameter matters."""
-    torch.manual_seed(seed)
-    model = QrtseModel(config).eval()
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if "act" in name or "norm" in name or "bias" in name:
-                parameter.add_(torch.randn_like(parameter) * 0.2)
-    return model
 
 
 def inputs(config, batch=2, seconds=0.75, queries=None, seed=1):

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from training.audio_io import quantize_pcm16
-from training.build_dataset import BuildArguments, MixingArguments, SourceArguments, build
+from training.build_dataset import build, toy_builtin_arguments
 from training.clip_pool import InMemoryClipPool
 
 FAKE_FSD_CLASSES = ("Bark", "Cello", "Flute", "Hi-hat", "Meow", "Trumpet")
@@ -97,25 +97,6 @@ def fake_fsd_tau(tmp_path):
         _write_csv(tau / f"evaluation_setup/fold1_{fold}.csv", ["filename", "scene_label"], rows, delimiter="\t")
     _write_csv(tau / "evaluation_setup/fold1_test.csv", ["filename"], [[r[0]] for r in folds["evaluate"]], "\t")
     return fsd, tmp_path
-
-
-def toy_builtin_arguments(output, seed=0, **overrides):
-    """Arguments of a built-in corpus build small enough for tests (a few seconds)."""
-    build_args = BuildArguments(
-        source="builtin", output=str(output), num_train=16, num_validation=6, num_test=6, seed=seed, no_progress=True
-    )
-    source_args = SourceArguments(
-        clips_per_class_train=3,
-        clips_per_class_validation=2,
-        clips_per_class_test=2,
-        backgrounds_train=2,
-        backgrounds_validation=1,
-        backgrounds_test=1,
-        background_seconds=4.0,
-    )
-    for name, value in overrides.items():
-        setattr(source_args if hasattr(source_args, name) else build_args, name, value)
-    return build_args, MixingArguments(), source_args
 
 
 @pytest.fixture

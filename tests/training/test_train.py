@@ -87,6 +87,20 @@ def test_sigkill_and_resume_continue_the_same_loss_curve(build, tmp_path):
 
 
 @pytest.mark.slow
+def test_fast_and_reference_training_paths_give_the_same_losses(build, tmp_path):
+    """Same seed, same data: 50 steps of the fast CPU path and of the eager modules."""
+    steps = ["--epochs", "10", "--steps_per_epoch", "5", "--checkpoint_every", "1000", "--evaluate_every", "1000"]
+    fast = run(train_command(build, tmp_path / "fast", *steps))
+    reference = run(train_command(build, tmp_path / "reference", *steps, "--reference_path", "true"))
+    assert fast.returncode == 0, fast.stderr[-3000:]
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    assert "training path: fast" in fast.stdout + fast.stderr
+    assert "training path: reference" in reference.stdout + reference.stderr
+    assert len(losses(tmp_path / "fast")) == 50
+    assert losses(tmp_path / "fast") == pytest.approx(losses(tmp_path / "reference"), rel=1e-3)
+
+
+@pytest.mark.slow
 def test_two_process_cpu_launch(build, tmp_path):
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
