@@ -1,6 +1,8 @@
 """Build clip pools and frozen validation/test mixtures (paper Section 4.1).
 
     python -m training.build_dataset --source builtin --output data/builtin
+    python -m training.build_dataset --source real --output data/real            # Debian real recordings
+    python -m training.build_dataset --source builtin-real --output data/builtin-real
     python -m training.build_dataset --source fsd-tau --fsd-root FSD --tau-root TAU --output data/fsd-tau
     python -m training.build_dataset --source folder --foreground-root my_sounds --background-root my_noise \\
         --output data/mine
@@ -28,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class BuildArguments:
-    source: str = field(default="builtin", metadata={"help": "builtin, fsd-tau or folder."})
+    source: str = field(default="builtin", metadata={"help": "builtin, real, builtin-real, fsd-tau or folder."})
     output: str = field(default="data/builtin", metadata={"help": "Output folder."})
     num_train: int = field(default=50000, metadata={"help": "Training mixtures per epoch (dynamic mixing)."})
     num_validation: int = field(default=5000, metadata={"help": "Frozen validation mixtures (paper: 5k)."})
@@ -78,6 +80,10 @@ class SourceArguments:
     audio_column: str = field(default="audio", metadata={"help": "folder + HF dataset: audio column."})
     label_column: str = field(default="label", metadata={"help": "folder + HF dataset: label column."})
     background_root: str | None = field(default=None, metadata={"help": "folder: background audio files."})
+    # real and builtin-real (fields added after v1: they enter the fingerprint only when set)
+    debian_cache: str | None = field(default=None, metadata={"help": "real: unpacked Debian packages."})
+    no_fetch: bool = field(default=False, metadata={"help": "real: use only what the Debian cache holds."})
+    max_real_repeats: int = field(default=4, metadata={"help": "builtin-real: repeats of a real train clip."})
     # fsd-tau and folder
     validation_fraction: float = field(default=0.1, metadata={"help": "Held-out share for validation."})
     test_fraction: float = field(default=0.1, metadata={"help": "folder: held-out share for test."})
@@ -91,24 +97,29 @@ def make_source(build_args: BuildArguments, args: SourceArguments):
         if missing:
             raise SystemExit(f"--source {build_args.source} needs {' and '.join(missing)}")
 
-    if build_args.source == "builtin":
-        from .sources.builtin import BuiltinSource
+    if build_args.source in ("real", "builtin-real"):
+        from .sources.real_recordings import RealRecordingsSource
+        from .sources.real_recordings.packages import DEFAULT_CACHE, DebianCache
 
-        return BuiltinSource(
-            clips_per_class={
-                "train": args.clips_per_class_train,
-                "validation": args.clips_per_class_validation,
-                "test": args.clips_per_class_test,
-            },
-            backgrounds_per_split={
-                "train": args.backgrounds_train,
-                "validation": args.backgrounds_validation,
-                "test": args.backgrounds_test,
-            },
-            background_seconds=args.background_seconds,
-            include_stand_ins=args.include_stand_ins,
-            seed=build_args.seed,
-        )
+        real = RealRecordingsSource(DebianCache(args.debian_cache or DEFAULT_CACHE, fetch=not args.no_fetch))
+        if real.left_out:
+            logger.warning(
+                "Real recordings left out %d of %d packages (%s); the corpus holds the rest",
+                len(real.left_out),
+                len(real.manifest.packages),
+                "; ".join(f"{p}: {why}" for p, why in real.left_out.items()),
+            )
+        if build_args.source == "real":
+            if not real.class_names:
+                raise SystemExit(
+                    "--source real found no real recordings: it needs apt-get (Debian/Ubuntu); use builtin"
+                )
+            return real
+        from .sources.mixed import RenderedAndRealSource
+
+        return RenderedAndRealSource(builtin_source(build_args, args), real, args.max_real_repeats)
+    if build_args.source == "builtin":
+        return builtin_source(build_args, args)
     if build_args.source == "fsd-tau":
         from .sources.fsd_tau import FsdTauSource
 
@@ -131,7 +142,61 @@ def make_source(build_args: BuildArguments, args: SourceArguments):
             )
         require(foreground_root=args.foreground_root)
         return LabelledFolderSource(args.foreground_root, args.background_root, **fractions)
-    raise SystemExit(f"unknown --source {build_args.source!r}: choose builtin, fsd-tau or folder")
+    raise SystemExit(f"unknown --source {build_args.source!r}: choose builtin, real, builtin-real, fsd-tau or folder")
+
+
+def builtin_source(build_args: BuildArguments, args: SourceArguments):
+    from .sources.builtin import BuiltinSource
+
+    return BuiltinSource(
+        clips_per_class={
+            "train": args.clips_per_class_train,
+            "validation": args.clips_per_class_validation,
+            "test": args.clips_per_class_test,
+        },
+        backgrounds_per_split={
+            "train": args.backgrounds_train,
+            "validation": args.backgrounds_validation,
+            "test": args.backgrounds_test,
+        },
+        background_seconds=args.background_seconds,
+        include_stand_ins=args.include_stand_ins,
+        seed=build_args.seed,
+    )
+
+
+def toy_builtin_arguments(output, seed=0, **overrides) -> tuple:
+    """Arguments of a built-in corpus build small enough for tests and smoke runs (a few seconds):
+    16 training mixtures per epoch over 3 clips per class, 6 validation and 6 test mixtures."""
+    build_args = BuildArguments(
+        source="builtin", output=str(output), num_train=16, num_validation=6, num_test=6, seed=seed, no_progress=True
+    )
+    source_args = SourceArguments(
+        clips_per_class_train=3,
+        clips_per_class_validation=2,
+        clips_per_class_test=2,
+        backgrounds_train=2,
+        backgrounds_validation=1,
+        backgrounds_test=1,
+        background_seconds=4.0,
+    )
+    for name, value in overrides.items():
+        setattr(source_args if hasattr(source_args, name) else build_args, name, value)
+    return build_args, MixingArguments(), source_args
+
+
+# Source arguments added after the v1 corpus: left out of fingerprints while at their defaults,
+# so that a v1 build (and its test split) stays byte for byte what it was.
+ARGUMENTS_AFTER_V1 = ("debian_cache", "no_fetch", "max_real_repeats")
+
+
+def fingerprinted_source_args(source_args: SourceArguments) -> dict:
+    values, defaults = asdict(source_args), asdict(SourceArguments())
+    for name in ARGUMENTS_AFTER_V1:
+        # Where packages are cached, and whether to fetch them, never change the data.
+        if name in ("debian_cache", "no_fetch") or values[name] == defaults[name]:
+            del values[name]
+    return values
 
 
 def build(build_args: BuildArguments, mixing: MixingArguments, source_args: SourceArguments) -> Path:
@@ -141,10 +206,10 @@ def build(build_args: BuildArguments, mixing: MixingArguments, source_args: Sour
     # What the data depends on: not where it is written, nor how fast.
     not_content = ("output", "num_workers", "no_progress", "no_parquet", "reuse_clips")
     content_args = {k: v for k, v in asdict(build_args).items() if k not in not_content}
-    fingerprint = stable_fingerprint(content_args, asdict(mixing), asdict(source_args))
+    fingerprint = stable_fingerprint(content_args, asdict(mixing), fingerprinted_source_args(source_args))
     clips_dir = output / "clips"
     if not (build_args.reuse_clips and (clips_dir / "dataset_dict.json").is_file()):
-        clips_fingerprint = stable_fingerprint(asdict(source_args), build_args.seed)
+        clips_fingerprint = stable_fingerprint(fingerprinted_source_args(source_args), build_args.seed)
         build_clip_dataset(source, clips_dir, fingerprint=clips_fingerprint, progress=progress)
     split_sizes = {"validation": build_args.num_validation, "test": build_args.num_test}
     examples = {}

@@ -82,3 +82,16 @@ def test_command_line(tmp_path):
     ]
     subprocess.run(command, check=True, cwd=Path(__file__).parents[2], capture_output=True)
     assert (output / "README.md").is_file() and (output / "data" / "test-00000-of-00001.parquet").is_file()
+
+
+# sha256 of the toy v1 built-in build's test split, as the code before the real-recordings corpus
+# wrote it: the v1 test split must stay buildable byte for byte so that results stay comparable.
+V1_TOY_TEST_SPLIT = {
+    "data/test-00000-of-00001.parquet": "80b5746df09becfbe6f4799b44e03996cb19d506c4774ecb845967aadb1a157b",
+    "mixtures/test/data-00000-of-00001.arrow": "2042a162081d0261088aa11dfc4c155fd75b16ba49376043f35ea196566b4e2f",
+}
+
+
+def test_v1_builtin_test_split_is_unchanged_byte_for_byte(toy_builtin_build):
+    digests = _digests(toy_builtin_build)
+    assert {name: digests[name] for name in V1_TOY_TEST_SPLIT} == V1_TOY_TEST_SPLIT
