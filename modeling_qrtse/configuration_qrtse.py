@@ -4,12 +4,47 @@ from transformers import PretrainedConfig
 
 # The 41 FSDKaggle2018 classes (Fonseca et al., DCASE 2018), the paper's foreground vocabulary.
 FSD_KAGGLE_2018_LABELS = (
-    "Acoustic_guitar", "Applause", "Bark", "Bass_drum", "Burping_or_eructation", "Bus", "Cello",
-    "Chime", "Clarinet", "Computer_keyboard", "Cough", "Cowbell", "Double_bass",
-    "Drawer_open_or_close", "Electric_piano", "Fart", "Finger_snapping", "Fireworks", "Flute",
-    "Glockenspiel", "Gong", "Gunshot_or_gunfire", "Harmonica", "Hi-hat", "Keys_jangling", "Knock",
-    "Laughter", "Meow", "Microwave_oven", "Oboe", "Saxophone", "Scissors", "Shatter", "Snare_drum",
-    "Squeak", "Tambourine", "Tearing", "Telephone", "Trumpet", "Violin_or_fiddle", "Writing",
+    "Acoustic_guitar",
+    "Applause",
+    "Bark",
+    "Bass_drum",
+    "Burping_or_eructation",
+    "Bus",
+    "Cello",
+    "Chime",
+    "Clarinet",
+    "Computer_keyboard",
+    "Cough",
+    "Cowbell",
+    "Double_bass",
+    "Drawer_open_or_close",
+    "Electric_piano",
+    "Fart",
+    "Finger_snapping",
+    "Fireworks",
+    "Flute",
+    "Glockenspiel",
+    "Gong",
+    "Gunshot_or_gunfire",
+    "Harmonica",
+    "Hi-hat",
+    "Keys_jangling",
+    "Knock",
+    "Laughter",
+    "Meow",
+    "Microwave_oven",
+    "Oboe",
+    "Saxophone",
+    "Scissors",
+    "Shatter",
+    "Snare_drum",
+    "Squeak",
+    "Tambourine",
+    "Tearing",
+    "Telephone",
+    "Trumpet",
+    "Violin_or_fiddle",
+    "Writing",
 )
 
 # Presets are overrides of the defaults, which are the paper's Section 4.1 configuration.
@@ -114,6 +149,10 @@ class QrtseConfig(PretrainedConfig):
             Also the soft floor of the inactive-sample loss (SoundBeam).
         classification_loss_weight (`float`, *optional*, defaults to 1.0):
             lambda of eq. (8).
+        classification_positive_weight (`float`, *optional*, defaults to 1.0):
+            Weight of the present classes' terms in L_cls (1.0: the paper's plain BCE). Larger
+            values trade false positives for fewer false negatives, the error the paper's
+            Section 4.5 names as the one that costs FMQ quality.
         id2label (`dict[int, str]`, *optional*):
             Class vocabulary; defaults to the 41 FSDKaggle2018 labels.
     """
@@ -145,6 +184,7 @@ class QrtseConfig(PretrainedConfig):
         silence_empty_query=False,
         snr_max=30.0,
         classification_loss_weight=1.0,
+        classification_positive_weight=1.0,
         **kwargs,
     ):
         if kwargs.get("label2id") and not kwargs.get("id2label"):
@@ -177,13 +217,24 @@ class QrtseConfig(PretrainedConfig):
         self.silence_empty_query = silence_empty_query
         self.snr_max = snr_max
         self.classification_loss_weight = classification_loss_weight
+        self.classification_positive_weight = classification_positive_weight
         self._validate()
 
     def _validate(self):
         positive = (
-            "sampling_rate", "encoder_filters", "bottleneck_channels", "hidden_channels",
-            "skip_channels", "kernel_size", "feature_channels", "shared_blocks", "shared_repeats",
-            "mask_blocks", "mask_repeats", "classifier_layers", "classifier_hidden_size",
+            "sampling_rate",
+            "encoder_filters",
+            "bottleneck_channels",
+            "hidden_channels",
+            "skip_channels",
+            "kernel_size",
+            "feature_channels",
+            "shared_blocks",
+            "shared_repeats",
+            "mask_blocks",
+            "mask_repeats",
+            "classifier_layers",
+            "classifier_hidden_size",
         )
         for name in positive:
             value = getattr(self, name)
@@ -212,6 +263,8 @@ class QrtseConfig(PretrainedConfig):
             raise ValueError(f"snr_max must be positive (dB), got {self.snr_max}")
         if self.classification_loss_weight < 0:
             raise ValueError(f"classification_loss_weight must be >= 0, got {self.classification_loss_weight}")
+        if not self.classification_positive_weight > 0:
+            raise ValueError(f"classification_positive_weight must be > 0, got {self.classification_positive_weight}")
 
     @property
     def window_samples(self) -> int:

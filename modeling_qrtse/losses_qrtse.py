@@ -35,7 +35,9 @@ def inactive_sample_loss(estimate: torch.Tensor, mixture: torch.Tensor, snr_max:
     return 10.0 * torch.log10((_energy(estimate) + tau * mixture_energy) / mixture_energy)
 
 
-def extraction_loss(estimate: torch.Tensor, target: torch.Tensor, mixture: torch.Tensor, snr_max: float) -> torch.Tensor:
+def extraction_loss(
+    estimate: torch.Tensor, target: torch.Tensor, mixture: torch.Tensor, snr_max: float
+) -> torch.Tensor:
     """Mean L_tse over items: thresholded SNR for active targets, inactive-sample loss where
     the target is exactly silent. `estimate`/`target` `(..., time)`, `mixture` broadcastable."""
     mixture = mixture.expand_as(target)
@@ -47,9 +49,15 @@ def extraction_loss(estimate: torch.Tensor, target: torch.Tensor, mixture: torch
     return torch.where(silent, inactive, active).mean()
 
 
-def classification_loss(clip_probabilities: torch.Tensor, presence_labels: torch.Tensor) -> torch.Tensor:
+def classification_loss(
+    clip_probabilities: torch.Tensor, presence_labels: torch.Tensor, positive_weight: float = 1.0
+) -> torch.Tensor:
     """Binary cross-entropy on clip-level presence probabilities (L_cls), computed in float32
-    (BCE on probabilities is not autocast-safe)."""
+    (BCE on probabilities is not autocast-safe). `positive_weight` > 1 weighs present classes
+    more (3-5 of a vocabulary of ~25 are present, so plain BCE favours saying "absent"); 1 is
+    the paper's loss."""
     with torch.autocast(device_type=clip_probabilities.device.type, enabled=False):
         probabilities = clip_probabilities.float().clamp(1e-7, 1 - 1e-7)
-        return F.binary_cross_entropy(probabilities, presence_labels.float())
+        labels = presence_labels.float()
+        weight = None if positive_weight == 1.0 else 1.0 + (positive_weight - 1.0) * labels
+        return F.binary_cross_entropy(probabilities, labels, weight=weight)

@@ -211,7 +211,9 @@ class QrtseModel(QrtsePreTrainedModel):
             tse_loss = extraction_loss(extracted, target_values, mixture, self.config.snr_max)
             loss = tse_loss
         if presence_labels is not None and clip_probabilities is not None:
-            cls_loss = classification_loss(clip_probabilities, presence_labels)
+            cls_loss = classification_loss(
+                clip_probabilities, presence_labels, self.config.classification_positive_weight
+            )
             loss = cls_loss * self.config.classification_loss_weight if loss is None else loss + self.config.classification_loss_weight * cls_loss
 
         output = QrtseOutput(

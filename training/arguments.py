@@ -9,10 +9,16 @@ class ModelArguments:
     preset: str = field(default="paper", metadata={"help": "QrtseConfig preset: paper, small or tiny."})
     system: str = field(
         default="proposed",
-        metadata={"help": "proposed (classifier, FMQ only), baseline1 (no classifier, FMQ only) or "
-                  "baseline2 (no classifier, inactive samples). Paper Section 4.1."},
+        metadata={
+            "help": "proposed (classifier, FMQ only), baseline1 (no classifier, FMQ only) or "
+            "baseline2 (no classifier, inactive samples). Paper Section 4.1."
+        },
     )
     init_from: Optional[str] = field(default=None, metadata={"help": "Start from a saved model folder."})
+    classification_positive_weight: Optional[float] = field(
+        default=None,
+        metadata={"help": "Weight of present classes in L_cls (QrtseConfig); unset keeps the preset's / init_from's."},
+    )
 
 
 @dataclass
@@ -26,9 +32,11 @@ class DataArguments:
     )
     inactive_start_epoch: float = field(
         default=0.0,
-        metadata={"help": "baseline2 only: inactive samples begin after this many epochs (0, the paper: from "
-                  "the first step). A guard against collapse to silent output, which a from-scratch small "
-                  "CPU run hit within 250 steps."},
+        metadata={
+            "help": "baseline2 only: inactive samples begin after this many epochs (0, the paper: from "
+            "the first step). A guard against collapse to silent output, which a from-scratch small "
+            "CPU run hit within 250 steps."
+        },
     )
     validation_mixtures: int = field(default=200, metadata={"help": "Validation mixtures scored per evaluation."})
     num_workers: int = field(default=0, metadata={"help": "DataLoader workers for dynamic mixing."})
@@ -53,6 +61,8 @@ class TrainArguments:
     num_threads: Optional[int] = field(default=None, metadata={"help": "torch CPU threads per process."})
     reference_path: bool = field(
         default=False,
-        metadata={"help": "Train the eager reference modules on CPU instead of the fast training path "
-                  "(QrtseModel.optimize_for_training); same parameters and gradients, slower."},
+        metadata={
+            "help": "Train the eager reference modules on CPU instead of the fast training path "
+            "(QrtseModel.optimize_for_training); same parameters and gradients, slower."
+        },
     )

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from modeling_qrtse import QrtseModel
 from modeling_qrtse.summary import count_parameters, macs_per_second
 
-from .data_loading import frozen_examples
+from .data_loading import class_names, frozen_examples
 from .evaluation import ORACLE, PAPER_THRESHOLDS, SWEEP_CONDITIONS, TABLE_CONDITIONS, evaluate_model
 from .report import plot_sweep, results_markdown
 
@@ -26,7 +26,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH", help="a system to evaluate")
     parser.add_argument(
-        "--merge", nargs="+", default=[], metavar="RESULTS_JSON",
+        "--merge",
+        nargs="+",
+        default=[],
+        metavar="RESULTS_JSON",
         help="instead of evaluating, combine results.json files of the same split and seed (systems run in parallel)",
     )
     parser.add_argument("--data-dir", help="output folder of training.build_dataset")
@@ -50,11 +53,19 @@ def evaluate_system(path: str, args) -> dict:
     examples = frozen_examples(args.data_dir, args.split, limit=args.num_mixtures)
     with tqdm(desc=Path(path).name, total=args.num_mixtures) as bar:
         summary = evaluate_model(
-            runner, examples, TABLE_CONDITIONS + SWEEP_CONDITIONS, tuple(args.thresholds), args.seed, progress=bar
+            runner,
+            examples,
+            TABLE_CONDITIONS + SWEEP_CONDITIONS,
+            tuple(args.thresholds),
+            args.seed,
+            progress=bar,
+            dataset_labels=class_names(args.data_dir),
         )
     summary["parameters_m"] = count_parameters(model) / 1e6
     summary["gmacs_per_second"] = macs_per_second(model) / 1e9
     summary["has_classifier"] = model.classifier is not None
+    summary["refinement_threshold"] = model.config.refinement_threshold
+    summary["silence_empty_query"] = model.config.silence_empty_query
     return summary
 
 

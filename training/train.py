@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from transformers import HfArgumentParser, get_cosine_schedule_with_warmup
 
 from modeling_qrtse import QrtseConfig, QrtseModel
+from modeling_qrtse.label_space_qrtse import with_labels
 
 from .arguments import DataArguments, ModelArguments, TrainArguments
 from .checkpoints import TrainingProgress, latest_checkpoint, save_checkpoint
@@ -38,6 +39,13 @@ def parse_arguments(argv=None) -> tuple:
 
 
 def build_model(model_args: ModelArguments, labels: list) -> QrtseModel:
+    model = initial_model(model_args, labels)
+    if model_args.classification_positive_weight is not None:
+        model.config.classification_positive_weight = model_args.classification_positive_weight
+    return model
+
+
+def initial_model(model_args: ModelArguments, labels: list) -> QrtseModel:
     system = get_system(model_args.system)
     if model_args.init_from:
         model = QrtseModel.from_pretrained(model_args.init_from)
@@ -47,6 +55,9 @@ def build_model(model_args: ModelArguments, labels: list) -> QrtseModel:
                 f"init_from {model_args.init_from!r} has use_classifier={model.config.use_classifier}, "
                 f"but system {model_args.system!r} needs use_classifier={system.use_classifier}"
             )
+        if [model.config.id2label[i] for i in range(model.config.num_labels)] != list(labels):
+            # The data's vocabulary differs: shared classes keep their weights, new ones start fresh.
+            model = with_labels(model, labels)
         return model
     config = QrtseConfig.from_preset(
         model_args.preset, use_classifier=system.use_classifier, id2label=dict(enumerate(labels))
@@ -155,8 +166,13 @@ def main(argv=None) -> dict:
         batches = training_batches(data_args, train_args, epoch, accelerator, skip=done_in_epoch)
         for raw_batch in batches:
             batch = prepare_batch(
-                raw_batch, num_labels, train_args.seed, progress.step, accelerator.process_index,
-                segment, inactive_share(data_args, system, train_args.steps_per_epoch, progress.step),
+                raw_batch,
+                num_labels,
+                train_args.seed,
+                progress.step,
+                accelerator.process_index,
+                segment,
+                inactive_share(data_args, system, train_args.steps_per_epoch, progress.step),
                 accelerator.device,
             )
             logs = train_step(model, batch, optimizer, scheduler, accelerator, train_args.max_grad_norm)
@@ -165,7 +181,10 @@ def main(argv=None) -> dict:
             bar.update(1)
             bar.set_postfix(loss=f"{logs['loss']:.2f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
             if progress.step % train_args.log_every == 0:
-                accelerator.log({f"train/{k}": v for k, v in logs.items()} | {"train/lr": scheduler.get_last_lr()[0]}, step=progress.step)
+                accelerator.log(
+                    {f"train/{k}": v for k, v in logs.items()} | {"train/lr": scheduler.get_last_lr()[0]},
+                    step=progress.step,
+                )
             if progress.step % train_args.evaluate_every == 0 or progress.step == last_step:
                 scores = validate(accelerator.unwrap_model(model), data_args, accelerator)
                 accelerator.log({f"validation/{k}": v for k, v in scores.items()}, step=progress.step)

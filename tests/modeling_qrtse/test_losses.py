@@ -32,7 +32,9 @@ def test_mixed_batch_averages_both_losses_and_gradients_are_finite():
     target = torch.stack([mixture[0], torch.zeros(500)])
     estimate = (0.5 * mixture).requires_grad_()
     loss = extraction_loss(estimate, target, mixture, 30.0)
-    expected = (thresholded_snr_loss(estimate[:1], target[:1], 30.0) + inactive_sample_loss(estimate[1:], mixture[1:], 30.0)) / 2
+    expected = (
+        thresholded_snr_loss(estimate[:1], target[:1], 30.0) + inactive_sample_loss(estimate[1:], mixture[1:], 30.0)
+    ) / 2
     assert loss.item() == pytest.approx(expected.item(), abs=1e-4)
     loss.backward()
     assert torch.isfinite(estimate.grad).all()
@@ -43,3 +45,15 @@ def test_classification_loss_is_bce():
     labels = torch.tensor([[1.0, 0.0]])
     expected = -(math.log(0.9) + math.log(0.8)) / 2
     assert classification_loss(probabilities, labels).item() == pytest.approx(expected, abs=1e-6)
+
+
+def test_positive_weight_scales_only_the_present_classes_terms():
+    from modeling_qrtse.losses_qrtse import classification_loss
+
+    probabilities = torch.tensor([[0.2, 0.3, 0.9]])
+    labels = torch.tensor([[1.0, 0.0, 0.0]])
+    plain = classification_loss(probabilities, labels)
+    assert torch.allclose(plain, torch.nn.functional.binary_cross_entropy(probabilities, labels))
+    weighted = classification_loss(probabilities, labels, positive_weight=3.0)
+    positive_term = -torch.log(torch.tensor(0.2)) / 3
+    assert torch.allclose(weighted - plain, 2 * positive_term)
