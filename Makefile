@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test
+.PHONY: setup demo test browser
 setup: $(VENV)/.ready
 
 # torch is pinned and installed first so pip takes the local CPU wheel, never the CUDA build.
@@ -19,7 +19,20 @@ $(VENV)/.ready: pyproject.toml Makefile benchmarks/requirements.txt
 	touch $@
 
 demo: setup
-	$(BIN)/qrtse extract --example --query Trumpet Bark --threshold 0.1 -o outputs/extracted.wav
+	$(BIN)/qrtse extract --example --query Trumpet Bark --threshold 0.1 -o outputs/extracted.wav --overwrite
 
-test: setup
+# The Space's browser test drives Debian's Chromium (playwright's own browser download needs the
+# network): installed once with apt (through sudo when not root); elsewhere a clear message.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	    echo "make test: installing Chromium for the Space's browser test ($$SUDO apt-get install chromium)"; \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make test: Chromium is missing and there is no apt-get here: install Chromium so that 'chromium' is on PATH (tests/spaces/test_space_browser.py drives it)" >&2; \
+	    exit 1; \
+	  fi; }
+
+test: setup browser
 	$(BIN)/python -m pytest -q

@@ -1,6 +1,7 @@
 """`qrtse extract` and `qrtse classes`: the pipeline from the command line."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def add_extract_command(subparsers) -> None:
         "extract several targets, written as <output>_1.wav, <output>_2.wav, ...",
     )
     parser.add_argument("-o", "--output", default="extracted.wav", help="output audio file (default: extracted.wav)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace output files that exist (the input is never replaced)"
+    )
     parser.add_argument("--model", help="saved model folder or Hub id (default: the embedded checkpoint)")
     parser.add_argument("--threshold", type=float, help="refinement threshold theta (default: the model's, 0.1)")
     parser.add_argument("--no-refine", action="store_true", help="use the query as given (no refinement)")
@@ -91,13 +95,38 @@ def output_paths(output: str, count: int) -> list:
     return [path.with_name(f"{path.stem}_{k + 1}{path.suffix}") for k in range(count)]
 
 
+def check_outputs(paths: list, mixture, overwrite: bool) -> None:
+    """Refuse, before any work, an output that is the input mixture, or that exists (unless
+    `overwrite`), or whose folder cannot be made."""
+    source = Path(mixture).resolve() if mixture else None
+    for path in paths:
+        if source is not None and path.resolve() == source:
+            raise ValueError(f"output {path} is the input mixture; choose another -o (the input is never overwritten)")
+        if path.exists() and not overwrite:
+            raise ValueError(f"output {path} exists; pass --overwrite to replace it")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ValueError(f"cannot write {path}: {error.strerror or error}") from error
+        if not os.access(path.parent, os.W_OK):
+            raise ValueError(f"cannot write {path}: folder {path.parent} is not writable")
+
+
 def write_audio(path: Path, audio, sampling_rate: int) -> None:
-    """16-bit PCM (what every player reads); samples beyond full scale are clipped, with a warning."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """16-bit PCM (what every player reads); samples beyond full scale are clipped, with a warning.
+    Written to a temporary file in the same folder and renamed, so an interrupted run never
+    leaves a half-written file under the output's name."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         print(f"warning: {path} peaks at {peak:.2f}; clipped to full scale", file=sys.stderr)
-    soundfile.write(str(path), np.clip(audio, -1.0, 1.0), sampling_rate, subtype="PCM_16")
+    partial = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    try:
+        soundfile.write(str(partial), np.clip(audio, -1.0, 1.0), sampling_rate, subtype="PCM_16")
+        os.replace(partial, path)
+    except OSError as error:
+        raise ValueError(f"cannot write {path}: {error.strerror or error}") from error
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def run_extract(args) -> int:
@@ -109,13 +138,21 @@ def run_extract(args) -> int:
 
     parse_query(queries, extractor.model.config.label2id)  # bad labels fail before any work
     inputs, example_path = args.mixture, None
+    paths = output_paths(args.output, len(queries))
     if args.example:
-        from .examples import example_mixture
+        output = Path(args.output)
+        example_path = output.with_name(f"{output.stem}_mixture{output.suffix}")
+    check_outputs(paths + ([example_path] if example_path else []), args.mixture, args.overwrite)
+    if args.example:
+        try:
+            from .examples import example_mixture
+        except ImportError as error:
+            raise ValueError(
+                f"--example needs the training extras ({error.name} is missing): pip install 'qrtse[train]'"
+            ) from error
 
         mixture, rate, classes = example_mixture(args.seed)
         inputs = {"array": mixture, "sampling_rate": rate}
-        output = Path(args.output)
-        example_path = output.with_name(f"{output.stem}_mixture{output.suffix}")
         write_audio(example_path, mixture, rate)
     options = {"refinement": args.refinement, "refine": not args.no_refine}
     if args.threshold is not None:
@@ -131,7 +168,6 @@ def run_extract(args) -> int:
     except OSError as error:  # a missing file: report it like any other bad input
         raise ValueError(str(error)) from error
     results = results if isinstance(results, list) else [results]
-    paths = output_paths(args.output, len(results))
     for result, path in zip(results, paths):
         write_audio(path, result["audio"], result["sampling_rate"])
 

@@ -25,7 +25,9 @@ MAX_MEGABYTES = 30
 def training_args_chain(run_dir: Path) -> list:
     """`training_args.json` of `run_dir`, then of the run its `init_from` names, and so on back
     to a run trained from scratch (paths as written by `training.train`, relative to where it
-    ran); stops at a link it cannot follow."""
+    ran); stops at a link it cannot follow. A link to an exported model folder (one that holds
+    `training_args.json` and `training_args_stage*.json` itself, as the default model does)
+    contributes those files, newest first."""
     chain = []
     args_path = run_dir / "training_args.json"
     while args_path.exists() and args_path not in chain:
@@ -33,13 +35,30 @@ def training_args_chain(run_dir: Path) -> list:
         init_from = json.loads(args_path.read_text()).get("model", {}).get("init_from")
         if not init_from:
             break
+        if (Path(init_from) / "training_args.json").exists():
+            exported = Path(init_from)
+            stages = sorted(exported.glob("training_args_stage*.json"), key=lambda p: int(p.stem.rsplit("stage", 1)[1]))
+            chain += [exported / "training_args.json", *reversed(stages)]
+            break
         args_path = Path(init_from).parent / "training_args.json"
     return chain
+
+
+def results_name(path) -> str:
+    """`results_<build>_<split>` (e.g. results_builtin_test), or `results_<split>` for results
+    that do not name their build."""
+    results = json.loads(Path(path).read_text())
+    build = Path(results["data_dir"]).name if results.get("data_dir") else None
+    return f"results_{build}_{results['split']}" if build else f"results_{results['split']}"
 
 
 def export(model_dir: Path, output_dir: Path, results: list) -> Path:
     model = QrtseModel.from_pretrained(model_dir)
     model.config.silence_empty_query = True
+    # Read before output_dir is replaced: the chain may run through the folder being overwritten.
+    chain = [path.read_bytes() for path in training_args_chain(model_dir.parent)]
+    results = [(results_name(p), Path(p).read_bytes(), Path(p).with_suffix(".md")) for p in results]
+    results = [(name, data, md.read_bytes() if md.exists() else None) for name, data, md in results]
     if output_dir.exists():
         shutil.rmtree(output_dir)
     model.save_pretrained(output_dir)
@@ -52,18 +71,15 @@ def export(model_dir: Path, output_dir: Path, results: list) -> Path:
         config = json.loads((output_dir / name).read_text())
         config.pop("auto_map", None)
         (output_dir / name).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    chain = training_args_chain(model_dir.parent)
     if chain:
-        shutil.copy(chain[0], output_dir / "training_args.json")
+        (output_dir / "training_args.json").write_bytes(chain[0])
     # Runs the model was initialised from (`init_from`), oldest first: stage 1, stage 2, ...
     for stage, earlier in enumerate(reversed(chain[1:]), start=1):
-        shutil.copy(earlier, output_dir / f"training_args_stage{stage}.json")
-    for path in results:
-        split = json.loads(Path(path).read_text())["split"]
-        shutil.copy(path, output_dir / f"results_{split}.json")
-        markdown = Path(path).with_suffix(".md")
-        if markdown.exists():
-            shutil.copy(markdown, output_dir / f"results_{split}.md")
+        (output_dir / f"training_args_stage{stage}.json").write_bytes(earlier)
+    for name, data, markdown in results:
+        (output_dir / f"{name}.json").write_bytes(data)
+        if markdown is not None:
+            (output_dir / f"{name}.md").write_bytes(markdown)
     megabytes = sum(p.stat().st_size for p in output_dir.iterdir()) / 2**20
     if megabytes > MAX_MEGABYTES:
         raise ValueError(f"default model folder is {megabytes:.1f} MB, over the {MAX_MEGABYTES} MB budget")

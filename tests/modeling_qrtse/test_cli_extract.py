@@ -18,7 +18,7 @@ from modeling_qrtse.default_checkpoint import default_model_available
 from modeling_qrtse.examples import example_classes, example_mixture
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_COMMAND = "qrtse extract --example --query Trumpet Bark --threshold 0.1 -o outputs/extracted.wav"
+DEMO_COMMAND = "qrtse extract --example --query Trumpet Bark --threshold 0.1 -o outputs/extracted.wav --overwrite"
 
 
 def run(capsys, *argv):
@@ -127,6 +127,7 @@ def test_no_refine_and_oracle(capsys, mixture_file, tiny_pipeline_folder, tmp_pa
         "-o",
         tmp_path / "o.wav",
         "--json",
+        "--overwrite",
     ]
     summary = json.loads(run(capsys, *base, "--threshold", "1.0", "--no-refine")[1])
     assert summary["targets"][0]["refined_query"] == ["Bark", "Trumpet"] and summary["threshold"] is None
@@ -205,3 +206,56 @@ def test_example_mixture_is_seeded_and_has_no_dog():
     assert not np.array_equal(a, c)
     assert np.abs(a).max() == pytest.approx(0.8, abs=1e-6)
     assert classes == example_classes() == ["Trumpet", "Meow", "Computer_keyboard"] and "Bark" not in classes
+
+
+def test_the_input_mixture_is_never_overwritten(capsys, mixture_file, tiny_pipeline_folder):
+    before = mixture_file.read_bytes()
+    for extra in ([], ["--overwrite"]):
+        code, _, stderr = run(
+            capsys, "extract", mixture_file, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", mixture_file, *extra
+        )
+        assert code == 2 and "is the input mixture" in stderr and "Traceback" not in stderr
+    assert mixture_file.read_bytes() == before
+
+
+def test_an_existing_output_is_refused_without_overwrite(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"keep me")
+    code, _, stderr = run(capsys, "extract", mixture_file, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", out)
+    assert code == 2 and "exists; pass --overwrite" in stderr and out.read_bytes() == b"keep me"
+    code, _, _ = run(
+        capsys, "extract", mixture_file, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", out, "--overwrite"
+    )
+    assert code == 0 and sf.info(out).frames > 0
+
+
+def test_an_unwritable_output_is_one_line(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code, _, stderr = run(
+        capsys, "extract", mixture_file, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", blocker / "out.wav"
+    )
+    assert code == 2 and "cannot write" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_an_interrupted_write_leaves_no_partial_file(capsys, monkeypatch, mixture_file, tiny_pipeline_folder, tmp_path):
+    real_write = sf.write
+
+    def write_then_fail(path, *args, **kwargs):
+        real_write(path, *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("modeling_qrtse.cli_extract.soundfile.write", write_then_fail)
+    code, _, stderr = run(
+        capsys, "extract", mixture_file, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", tmp_path / "out.wav"
+    )
+    assert code == 2 and "No space left on device" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mix.wav"]
+
+
+def test_missing_extras_for_the_example_are_one_line(capsys, monkeypatch, tiny_pipeline_folder, tmp_path):
+    monkeypatch.setitem(sys.modules, "modeling_qrtse.examples", None)  # import now raises ImportError
+    code, _, stderr = run(
+        capsys, "extract", "--example", "-q", "Bark", "--model", tiny_pipeline_folder, "-o", tmp_path / "o.wav"
+    )
+    assert code == 2 and "pip install 'qrtse[train]'" in stderr and len(stderr.strip().splitlines()) == 1

@@ -30,7 +30,32 @@ def test_export_keeps_the_training_args_of_every_stage(tmp_path):
     second = run_with("second", str(first / "best"))
     third = run_with("third", str(second / "best"))
     out = main([str(third / "best"), "--output", str(tmp_path / "default_model")])
-    names = {name: json.loads((out / name).read_text())["name"] for name in
-             ("training_args.json", "training_args_stage1.json", "training_args_stage2.json")}
-    assert names == {"training_args.json": "third", "training_args_stage1.json": "first",
-                     "training_args_stage2.json": "second"}
+    names = {
+        name: json.loads((out / name).read_text())["name"]
+        for name in ("training_args.json", "training_args_stage1.json", "training_args_stage2.json")
+    }
+    assert names == {
+        "training_args.json": "third",
+        "training_args_stage1.json": "first",
+        "training_args_stage2.json": "second",
+    }
+
+
+def test_export_over_the_folder_it_was_initialised_from_keeps_every_stage(tmp_path):
+    exported = tmp_path / "default_model"
+    QrtseModel(QrtseConfig.from_preset("tiny")).save_pretrained(exported)
+    for name, stage in (("training_args.json", "old-latest"), ("training_args_stage1.json", "old-first")):
+        (exported / name).write_text(json.dumps({"name": stage}))
+    run = tmp_path / "new"
+    QrtseModel(QrtseConfig.from_preset("tiny")).save_pretrained(run / "best")
+    (run / "training_args.json").write_text(json.dumps({"model": {"init_from": str(exported)}, "name": "new"}))
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"split": "test", "data_dir": "data/real", "systems": {}}))
+    out = main([str(run / "best"), "--results", str(results), "--output", str(exported)])
+    stages = {p.name: json.loads(p.read_text())["name"] for p in out.glob("training_args*.json")}
+    assert stages == {
+        "training_args.json": "new",
+        "training_args_stage1.json": "old-first",
+        "training_args_stage2.json": "old-latest",
+    }
+    assert (out / "results_real_test.json").exists()

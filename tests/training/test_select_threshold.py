@@ -8,7 +8,7 @@ from training.select_threshold import choose_threshold, main
 
 def results_with(means: dict, split="validation") -> dict:
     scores = {f"{c.name}|{theta}": value for theta, value in means.items() for c in SWEEP_CONDITIONS}
-    return {"split": split, "thresholds": list(means), "systems": {"proposed": {"scores": scores}}}
+    return {"split": split, "thresholds": list(means), "systems": {"proposed": {"scores": scores, "ca_sdri": scores}}}
 
 
 def test_highest_mean_wins_and_ties_go_to_the_smaller_theta():
@@ -39,3 +39,14 @@ def test_several_validation_splits_are_averaged(tmp_path):
     real.write_text(json.dumps(results_with({0.1: 1.0, 0.3: 4.0})))
     assert main([str(builtin)]) == 0.1
     assert main([str(builtin), str(real)]) == 0.3  # 5.0 vs 4.5
+
+
+def test_ca_sdri_is_the_default_criterion(tmp_path):
+    results = results_with({0.1: 5.0, 0.3: 6.0})
+    results["systems"]["proposed"]["ca_sdri"] = {
+        f"{c.name}|{t}": v for t, v in {0.1: 4.0, 0.3: 2.0}.items() for c in SWEEP_CONDITIONS
+    }
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    assert main([str(path)]) == 0.1
+    assert main([str(path), "--criterion", "snri"]) == 0.3
