@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test browser
+.PHONY: setup demo test browser lint
 setup: $(VENV)/.ready
 
 # torch is pinned and installed first so pip takes the local CPU wheel, never the CUDA build.
@@ -36,3 +36,7 @@ browser:
 
 test: setup browser
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

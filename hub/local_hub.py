@@ -29,8 +29,27 @@ from .local_hub_views import repo_info, resolve_range, tree_entries
 # which any file goes to LFS. datasets deletes its temporary parquet files once preupload has
 # answered, so they must be LFS (uploaded before the commit), never inlined in the commit.
 LFS_SUFFIXES = (
-    ".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".msgpack", ".npy", ".npz", ".pkl",
-    ".parquet", ".arrow", ".flac", ".wav", ".mp3", ".ogg", ".zip", ".gz", ".tar", ".zst",
+    ".safetensors",
+    ".bin",
+    ".pt",
+    ".pth",
+    ".ckpt",
+    ".onnx",
+    ".h5",
+    ".msgpack",
+    ".npy",
+    ".npz",
+    ".pkl",
+    ".parquet",
+    ".arrow",
+    ".flac",
+    ".wav",
+    ".mp3",
+    ".ogg",
+    ".zip",
+    ".gz",
+    ".tar",
+    ".zst",
 )
 LFS_THRESHOLD_BYTES = 10 * 1024 * 1024
 URL_PREFIXES = {"model": "", "dataset": "datasets/", "space": "spaces/"}
@@ -160,8 +179,15 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         method = self.command
         if segments == ["whoami-v2"]:
             self.require_token()
-            self.send_json({"type": "user", "name": "user", "fullname": "Local Hub user", "orgs": [],
-                            "auth": {"type": "access_token", "accessToken": {"displayName": "local", "role": "write"}}})
+            self.send_json(
+                {
+                    "type": "user",
+                    "name": "user",
+                    "fullname": "Local Hub user",
+                    "orgs": [],
+                    "auth": {"type": "access_token", "accessToken": {"displayName": "local", "role": "write"}},
+                }
+            )
             return True
         if segments == ["agent-harnesses"]:  # huggingface_hub's user-agent registry: keep it empty
             self.send_json({"standardEnvVars": [], "harnesses": {}})
@@ -204,7 +230,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             self.require_token()
             if method == "POST":
                 item = json.loads(body)
-                self.send_json(self.store.set_variable(repo_type, repo_id, item["key"], item["value"], item.get("description")))
+                self.send_json(
+                    self.store.set_variable(repo_type, repo_id, item["key"], item["value"], item.get("description"))
+                )
             else:
                 self.send_json(self.repo(repo_type, repo_id).variables)
         elif method == "GET" and rest[0] == "refs":
@@ -216,8 +244,15 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             commit, history = repo.commit(revision), []
             by_id = {c.oid: c for c in repo.commits}
             while commit is not None:
-                history.append({"id": commit.oid, "title": commit.title, "message": "", "date": commit.date,
-                                "authors": [{"user": "user"}]})
+                history.append(
+                    {
+                        "id": commit.oid,
+                        "title": commit.title,
+                        "message": "",
+                        "date": commit.date,
+                        "authors": [{"user": "user"}],
+                    }
+                )
                 commit = by_id.get(commit.parent)
             self.send_json(history)
         else:
@@ -233,7 +268,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             private = payload.get("visibility") == "private" or bool(payload.get("private"))
             self.store.create_repo(repo_type, repo_id, private)
             for variable in payload.get("variables") or []:  # Spaces: create_repo(space_variables=...)
-                self.store.set_variable(repo_type, repo_id, variable["key"], variable["value"], variable.get("description"))
+                self.store.set_variable(
+                    repo_type, repo_id, variable["key"], variable["value"], variable.get("description")
+                )
             self.send_json({"url": f"{self.endpoint}/{URL_PREFIXES[repo_type]}{repo_id}", "name": repo_id})
         elif action == ["delete"]:
             self.store.delete_repo(repo_type, repo_id)
@@ -261,8 +298,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         for item in payload["files"]:
             mode = upload_mode(item["path"], item["size"], base64.b64decode(item.get("sample", "")))
             existing = commit.files.get(item["path"])
-            files.append({"path": item["path"], "uploadMode": mode, "shouldIgnore": False,
-                          "oid": existing.etag if existing else None})
+            files.append(
+                {
+                    "path": item["path"],
+                    "uploadMode": mode,
+                    "shouldIgnore": False,
+                    "oid": existing.etag if existing else None,
+                }
+            )
         self.send_json({"files": files, "commitOid": commit.oid})
 
     def lfs_batch(self, repo_type, repo_id, payload):
@@ -274,8 +317,10 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             if not self.store.has_blob(item["oid"]):  # no "actions": already uploaded, skip
                 obj["actions"] = {"upload": {"href": f"{self.endpoint}/lfs-upload/{item['oid']}", "header": {}}}
             objects.append(obj)
-        self.send_json({"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
-                       headers={"Content-Type": "application/vnd.git-lfs+json"})
+        self.send_json(
+            {"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
+            headers={"Content-Type": "application/vnd.git-lfs+json"},
+        )
 
     def commit(self, repo_type, repo_id, revision, query, body):
         if revision != DEFAULT_BRANCH:
@@ -297,11 +342,13 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                     content = base64.b64decode(content)
                 item = {"key": "file", "value": {**value, "content": content}}
             operations.append(item)
-        commit = self.store.commit(repo_type, repo_id, header.get("summary", "commit"), operations,
-                                   parent=header.get("parentCommit"))
+        commit = self.store.commit(
+            repo_type, repo_id, header.get("summary", "commit"), operations, parent=header.get("parentCommit")
+        )
         url = f"{self.endpoint}/{URL_PREFIXES[repo_type]}{repo_id}/commit/{commit.oid}"
-        self.send_json({"success": True, "commitOid": commit.oid, "commitUrl": url, "pullRequestUrl": None,
-                        "hookOutput": ""})
+        self.send_json(
+            {"success": True, "commitOid": commit.oid, "commitUrl": url, "pullRequestUrl": None, "hookOutput": ""}
+        )
 
     def resolve(self, repo_type, repo_id, revision, path):
         commit = self.repo(repo_type, repo_id).commit(revision)
@@ -365,8 +412,11 @@ def main(argv=None):
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     hub = LocalHub(args.root, args.host, args.port, args.verbose)
-    print(f"Local Hub serving {args.root} at {hub.endpoint}\n"
-          f"  export HF_ENDPOINT={hub.endpoint} HF_HUB_DISABLE_XET=1 HF_TOKEN=local", flush=True)
+    print(
+        f"Local Hub serving {args.root} at {hub.endpoint}\n"
+        f"  export HF_ENDPOINT={hub.endpoint} HF_HUB_DISABLE_XET=1 HF_TOKEN=local",
+        flush=True,
+    )
     try:
         hub.server.serve_forever()
     except KeyboardInterrupt:

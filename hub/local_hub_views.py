@@ -89,7 +89,7 @@ def tree_entries(commit: Commit, path: str, recursive: bool, expand: bool, itsel
     for file_path, entry in sorted(commit.files.items()):
         if not file_path.startswith(prefix):
             continue
-        parts = file_path[len(prefix):].split("/")
+        parts = file_path[len(prefix) :].split("/")
         for depth in range(1, len(parts) if recursive else min(len(parts), 2)):
             folders.add(prefix + "/".join(parts[:depth]))
         if recursive or len(parts) == 1:
@@ -102,7 +102,7 @@ def resolve_range(header: str, size: int):
     Only single ranges, which is all huggingface_hub and fsspec ask for."""
     if not header or not header.startswith("bytes=") or "," in header:
         return None
-    first, _, last = header[len("bytes="):].strip().partition("-")
+    first, _, last = header[len("bytes=") :].strip().partition("-")
     if first == "":  # suffix range: the last N bytes
         return max(0, size - int(last)), size
     start = int(first)

@@ -70,18 +70,28 @@ def eval_results(results: dict, system: str, theta: float, dataset_id: str, data
             continue
         entries.append(
             EvalResult(
-                task_type="audio-to-audio", task_name="Target sound extraction", dataset_type=dataset_id,
-                dataset_name=dataset_name, dataset_split=results["split"], metric_type=metric,
-                metric_name=f"{metric_label} [dB], {label}, theta={theta:.2f}", metric_value=round(float(value), 3),
+                task_type="audio-to-audio",
+                task_name="Target sound extraction",
+                dataset_type=dataset_id,
+                dataset_name=dataset_name,
+                dataset_split=results["split"],
+                metric_type=metric,
+                metric_name=f"{metric_label} [dB], {label}, theta={theta:.2f}",
+                metric_value=round(float(value), 3),
             )
         )
     f1 = summary.get("macro_f1", {}).get(setting_key(theta))
     if f1 is not None and summary.get("has_classifier"):
         entries.append(
             EvalResult(
-                task_type="audio-to-audio", task_name="Target sound extraction", dataset_type=dataset_id,
-                dataset_name=dataset_name, dataset_split=results["split"], metric_type="f1",
-                metric_name=f"Macro F1 of class presence, theta={theta:.2f}", metric_value=round(float(f1), 4),
+                task_type="audio-to-audio",
+                task_name="Target sound extraction",
+                dataset_type=dataset_id,
+                dataset_name=dataset_name,
+                dataset_split=results["split"],
+                metric_type="f1",
+                metric_name=f"Macro F1 of class presence, theta={theta:.2f}",
+                metric_value=round(float(f1), 4),
             )
         )
     return entries
@@ -98,9 +108,15 @@ def results_table(results: dict, system: str) -> str:
         key = setting_key(setting)
         if not any(f"{c}|{key}" in summary["scores"] for c in CONDITIONS):
             continue
-        label = "oracle classes" if isinstance(setting, str) else ("none (theta = 0)" if setting == 0 else f"theta = {setting:.2f}")
+        label = (
+            "oracle classes"
+            if isinstance(setting, str)
+            else ("none (theta = 0)" if setting == 0 else f"theta = {setting:.2f}")
+        )
         cells = [summary["scores"].get(f"{c}|{key}") for c in CONDITIONS]
-        f1 = summary.get("macro_f1", {}).get(key) if not isinstance(setting, str) and summary["has_classifier"] else None
+        f1 = (
+            summary.get("macro_f1", {}).get(key) if not isinstance(setting, str) and summary["has_classifier"] else None
+        )
         row = [f"{v:.2f}" if v is not None else "-" for v in cells] + [f"{f1:.3f}" if f1 is not None else "-"]
         lines.append(f"| {label} | " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -122,8 +138,14 @@ sf.write("extracted.wav", out["audio"], out["sampling_rate"])
 
 
 def model_card(
-    config, repo_id: str, results: dict | None = None, system: str | None = None, model_dir=None, build_info: dict | None = None,
-    dataset_repo_id: str | None = None, license_name: str | None = None,
+    config,
+    repo_id: str,
+    results: dict | None = None,
+    system: str | None = None,
+    model_dir=None,
+    build_info: dict | None = None,
+    dataset_repo_id: str | None = None,
+    license_name: str | None = None,
 ) -> str:
     """The card's text. `config` is the checkpoint's `QrtseConfig`; `results` the parsed
     results.json; `build_info` the parsed `build_info.json` of the training data's build."""
@@ -132,8 +154,11 @@ def model_card(
     source = (build_info or {}).get("source")
     data = training_data(source)
     metadata = {
-        "library_name": "transformers", "pipeline_tag": "audio-to-audio", "tags": TAGS,
-        "license": license_name or "other", "datasets": [dataset_repo_id] if dataset_repo_id else None,
+        "library_name": "transformers",
+        "pipeline_tag": "audio-to-audio",
+        "tags": TAGS,
+        "license": license_name or "other",
+        "datasets": [dataset_repo_id] if dataset_repo_id else None,
     }
     if metadata["license"] == "other":
         metadata.update(license_name="qrtse-weights", license_link="LICENSE.md")
@@ -145,7 +170,9 @@ def model_card(
         dataset_name = f"qrtse mixtures ({source or 'unknown source'}), {results['split']} split"
         metadata.update(
             model_name=repo_id.split("/")[-1],
-            eval_results=eval_results(results, system, card_theta, dataset_repo_id or f"qrtse-{source or 'mixtures'}", dataset_name),
+            eval_results=eval_results(
+                results, system, card_theta, dataset_repo_id or f"qrtse-{source or 'mixtures'}", dataset_name
+            ),
         )
         evaluation = (
             f"System `{system}` on {summary.get('num_mixtures', 'the')} mixtures of the `{results['split']}` split "
@@ -156,8 +183,9 @@ def model_card(
             + f"\n\n{summary.get('parameters_m', 0):.2f} M parameters, {summary.get('gmacs_per_second', 0):.2f} GMAC per second of audio."
         )
     classes_used = (build_info or {}).get("class_names")
-    body = f"""
-# {repo_id.split('/')[-1]}: target sound extraction with context-aware query refinement
+    body = (
+        f"""
+# {repo_id.split("/")[-1]}: target sound extraction with context-aware query refinement
 
 A Conv-TasNet target sound extractor with a sound-event classifier on its shared features, after
 {PAPER}. Given a mixture and a query (a set of class labels), the classifier estimates which
@@ -189,7 +217,13 @@ files are processed in chunks with bounded memory. `refine=False` uses the query
 Trained on {data.title}.
 
 {data.notes}
-""" + (f"\nClasses present in the training data: {', '.join(f'`{c}`' for c in classes_used)}.\n" if classes_used else "") + f"""
+"""
+        + (
+            f"\nClasses present in the training data: {', '.join(f'`{c}`' for c in classes_used)}.\n"
+            if classes_used
+            else ""
+        )
+        + f"""
 ## Licence
 
 {data.licence_summary}
@@ -198,5 +232,6 @@ Trained on {data.title}.
 
 {PAPER}.
 """
+    )
     card_data = ModelCardData(**{k: v for k, v in metadata.items() if v is not None})
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n{body}").content

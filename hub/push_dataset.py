@@ -29,7 +29,9 @@ def build_splits(build: Path) -> list:
     """The frozen splits a build holds, in the builder's order."""
     folder = build / "mixtures"
     if not (folder / "dataset_dict.json").is_file():
-        raise FileNotFoundError(f"{build} has no frozen splits (mixtures/dataset_dict.json): build it with training.build_dataset")
+        raise FileNotFoundError(
+            f"{build} has no frozen splits (mixtures/dataset_dict.json): build it with training.build_dataset"
+        )
     return list(load_from_disk(str(folder)).keys())
 
 
@@ -63,9 +65,16 @@ def push_dataset(build, repo_id, splits=None, force_recipes_only=False, private=
     api = HfApi()
     url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     # The card goes first: push_to_hub keeps an existing card's text and merges its metadata into it.
-    api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id, repo_type="dataset",
-                    commit_message="Dataset card")
-    datasets.push_to_hub(repo_id, private=private, commit_message="Frozen evaluation splits" + ("" if with_audio else " (recipes only)"))
+    api.upload_file(
+        path_or_fileobj=card.encode(),
+        path_in_repo="README.md",
+        repo_id=repo_id,
+        repo_type="dataset",
+        commit_message="Dataset card",
+    )
+    datasets.push_to_hub(
+        repo_id, private=private, commit_message="Frozen evaluation splits" + ("" if with_audio else " (recipes only)")
+    )
     return str(url)
 
 
@@ -77,7 +86,8 @@ def main(argv=None):
     audio = parser.add_mutually_exclusive_group()
     audio.add_argument("--recipes-only", action="store_true", help="publish recipes without audio, whatever the source")
     audio.add_argument(
-        "--include-audio", action="store_true",
+        "--include-audio",
+        action="store_true",
         help="publish the audio of a folder / HF-dataset build: you confirm every clip may be redistributed",
     )
     parser.add_argument("--private", action="store_true", help="create the repository private")

@@ -41,7 +41,9 @@ def training_build_info(model_dir: Path, results: dict | None = None, data_dir=N
     return None
 
 
-def stage_model(model_dir, output_dir, repo_id, results=None, system=None, build_info=None, dataset_repo_id=None) -> Path:
+def stage_model(
+    model_dir, output_dir, repo_id, results=None, system=None, build_info=None, dataset_repo_id=None
+) -> Path:
     """Write everything the repository will hold into `output_dir`."""
     from transformers import pipeline
 
@@ -61,8 +63,16 @@ def stage_model(model_dir, output_dir, repo_id, results=None, system=None, build
     return output_dir
 
 
-def push_model(model_dir, repo_id, results=None, system=None, data_dir=None, dataset_repo_id=None, private=False,
-               commit_message="Upload qrtse model") -> str:
+def push_model(
+    model_dir,
+    repo_id,
+    results=None,
+    system=None,
+    data_dir=None,
+    dataset_repo_id=None,
+    private=False,
+    commit_message="Upload qrtse model",
+) -> str:
     """Stage and upload; returns the commit URL."""
     model_dir = Path(model_dir)
     build_info = training_build_info(model_dir, results, data_dir)

@@ -19,12 +19,18 @@ def push_space(repo_id: str, model_repo_id: str, private: bool = False) -> str:
     """Create (or update) the Space and upload the app; returns the commit URL."""
     api = HfApi()
     variables = [{"key": "QRTSE_MODEL", "value": model_repo_id, "description": "model repository the app serves"}]
-    api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True,
-                    space_variables=variables)
+    api.create_repo(
+        repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True, space_variables=variables
+    )
     # create_repo ignores the variables of an existing Space: set it explicitly too.
     api.add_space_variable(repo_id, "QRTSE_MODEL", model_repo_id, description=variables[0]["description"])
-    commit = api.upload_folder(folder_path=SPACE_FOLDER, repo_id=repo_id, repo_type="space",
-                               allow_patterns=SPACE_FILES, commit_message=f"Gradio demo of {model_repo_id}")
+    commit = api.upload_folder(
+        folder_path=SPACE_FOLDER,
+        repo_id=repo_id,
+        repo_type="space",
+        allow_patterns=SPACE_FILES,
+        commit_message=f"Gradio demo of {model_repo_id}",
+    )
     return commit.commit_url
 
 

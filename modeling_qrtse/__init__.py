@@ -13,13 +13,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FSD_KAGGLE_2018_LABELS",
+    "TASK",
+    "QrtseAnalysis",
     "QrtseConfig",
     "QrtseFeatureExtractor",
-    "QrtseAnalysis",
     "QrtseModel",
     "QrtseOutput",
     "QrtsePreTrainedModel",
-    "TASK",
     "TargetSoundExtractionPipeline",
     "__version__",
     "default_model_path",

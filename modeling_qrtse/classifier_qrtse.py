@@ -45,9 +45,7 @@ class QrtseClassifier(nn.Module):
         lengths = frame_mask.sum(1)
         if bool((lengths < frame_mask.shape[1]).any()):
             # Padded items: pack so the backward GRU starts at each item's own last frame.
-            packed = nn.utils.rnn.pack_padded_sequence(
-                sequence, lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
+            packed = nn.utils.rnn.pack_padded_sequence(sequence, lengths.cpu(), batch_first=True, enforce_sorted=False)
             hidden, _ = self.gru(packed)
             hidden, _ = nn.utils.rnn.pad_packed_sequence(hidden, batch_first=True, total_length=sequence.shape[1])
         else:

@@ -142,7 +142,11 @@ class QrtseFastDecoder(QrtseDecoder):
     """Eq. (5) as one GEMM to overlapping frames and an overlap-add (`fold`)."""
 
     def forward(self, masked_features: torch.Tensor, num_samples: int) -> torch.Tensor:
-        return self.forward_gemm(masked_features, num_samples) if _fast(self) else super().forward(masked_features, num_samples)
+        return (
+            self.forward_gemm(masked_features, num_samples)
+            if _fast(self)
+            else super().forward(masked_features, num_samples)
+        )
 
 
 class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
@@ -262,7 +266,10 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
             if index < last:  # the last block's residual output is never read
                 hidden = linear_add(block_states, hidden, self.fused_residual_weight[index], onednn=onednn)
         output = linear(
-            F.leaky_relu_(skip_sum, self.fused_output_slope), self.fused_output_weight, self.output_conv.bias, onednn=onednn
+            F.leaky_relu_(skip_sum, self.fused_output_slope),
+            self.fused_output_weight,
+            self.output_conv.bias,
+            onednn=onednn,
         )
         return output[:rows].view(batch, frames, -1)
 

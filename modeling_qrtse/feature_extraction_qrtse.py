@@ -1,7 +1,5 @@
 """Turns raw audio of any rate and channel count into the model's `input_values`."""
 
-from typing import Optional, Union
-
 import numpy as np
 from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.utils import logging
@@ -43,7 +41,7 @@ class QrtseFeatureExtractor(SequenceFeatureExtractor):
         return_attention_mask (`bool`, *optional*, defaults to `True`): Return the mask by default.
     """
 
-    model_input_names = ["input_values", "attention_mask"]
+    model_input_names = ["input_values", "attention_mask"]  # noqa: RUF012 (transformers reads this class attribute)
 
     def __init__(self, feature_size=1, sampling_rate=16000, padding_value=0.0, return_attention_mask=True, **kwargs):
         super().__init__(
@@ -69,12 +67,12 @@ class QrtseFeatureExtractor(SequenceFeatureExtractor):
 
     def __call__(
         self,
-        raw_audio: Union[np.ndarray, list],
-        sampling_rate: Optional[int] = None,
-        padding: Union[bool, str] = True,
-        max_length: Optional[int] = None,
-        return_tensors: Optional[str] = None,
-        return_attention_mask: Optional[bool] = None,
+        raw_audio: np.ndarray | list,
+        sampling_rate: int | None = None,
+        padding: bool | str = True,
+        max_length: int | None = None,
+        return_tensors: str | None = None,
+        return_attention_mask: bool | None = None,
         **kwargs,
     ) -> BatchFeature:
         """`raw_audio`: one clip (1-D, or 2-D with channels) or a list of clips, at
@@ -94,5 +92,7 @@ class QrtseFeatureExtractor(SequenceFeatureExtractor):
             padding=padding,
             max_length=max_length,
             return_tensors=return_tensors,
-            return_attention_mask=self.return_attention_mask if return_attention_mask is None else return_attention_mask,
+            return_attention_mask=self.return_attention_mask
+            if return_attention_mask is None
+            else return_attention_mask,
         )

@@ -70,7 +70,11 @@ def linear(
 
 
 def linear_add(
-    inputs: torch.Tensor, other: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, onednn: bool = True
+    inputs: torch.Tensor,
+    other: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    onednn: bool = True,
 ) -> torch.Tensor:
     """`other + inputs @ weight.T (+ bias)`; without autograd it may reuse `other`'s storage
     (callers rebind the result and do not read `other` again)."""

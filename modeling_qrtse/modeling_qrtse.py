@@ -2,7 +2,6 @@
 (Sato et al., "Context-Aware Query Refinement for Target Sound Extraction", Section 3)."""
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 from torch import nn
@@ -41,13 +40,13 @@ class QrtseOutput(ModelOutput):
             L_cls, when `presence_labels` is given and the model has a classifier.
     """
 
-    loss: Optional[torch.Tensor] = None
-    extracted_values: Optional[torch.Tensor] = None
-    clip_probabilities: Optional[torch.Tensor] = None
-    frame_probabilities: Optional[torch.Tensor] = None
-    refined_query: Optional[torch.Tensor] = None
-    extraction_loss: Optional[torch.Tensor] = None
-    classification_loss: Optional[torch.Tensor] = None
+    loss: torch.Tensor | None = None
+    extracted_values: torch.Tensor | None = None
+    clip_probabilities: torch.Tensor | None = None
+    frame_probabilities: torch.Tensor | None = None
+    refined_query: torch.Tensor | None = None
+    extraction_loss: torch.Tensor | None = None
+    classification_loss: torch.Tensor | None = None
 
 
 @dataclass
@@ -56,10 +55,10 @@ class QrtseAnalysis:
 
     mixture_features: torch.Tensor
     shared_features: torch.Tensor
-    clip_probabilities: Optional[torch.Tensor]
-    frame_probabilities: Optional[torch.Tensor]
+    clip_probabilities: torch.Tensor | None
+    frame_probabilities: torch.Tensor | None
     num_samples: int
-    attention_mask: Optional[torch.Tensor] = None
+    attention_mask: torch.Tensor | None = None
 
 
 class QrtsePreTrainedModel(PreTrainedModel):
@@ -139,7 +138,7 @@ class QrtseModel(QrtsePreTrainedModel):
         masked = mixture_features.repeat_interleave(num_queries, dim=0) * mask
         return self.decoder(masked, num_samples)
 
-    def frame_mask(self, attention_mask: Optional[torch.Tensor], num_samples: int, num_frames: int) -> torch.Tensor:
+    def frame_mask(self, attention_mask: torch.Tensor | None, num_samples: int, num_frames: int) -> torch.Tensor:
         """Frame-level validity `(batch, frames)`: a frame counts if its first sample is real audio."""
         if attention_mask is None:
             return torch.ones(1, num_frames, dtype=torch.bool, device=self.device)
@@ -152,12 +151,12 @@ class QrtseModel(QrtsePreTrainedModel):
         self,
         input_values: torch.Tensor,
         query: torch.Tensor,
-        attention_mask: Optional[torch.Tensor] = None,
-        threshold: Optional[float] = None,
-        oracle_presence: Optional[torch.Tensor] = None,
-        target_values: Optional[torch.Tensor] = None,
-        presence_labels: Optional[torch.Tensor] = None,
-        return_dict: Optional[bool] = None,
+        attention_mask: torch.Tensor | None = None,
+        threshold: float | None = None,
+        oracle_presence: torch.Tensor | None = None,
+        target_values: torch.Tensor | None = None,
+        presence_labels: torch.Tensor | None = None,
+        return_dict: bool | None = None,
     ):
         r"""
         Args:
@@ -206,7 +205,9 @@ class QrtseModel(QrtsePreTrainedModel):
         tse_loss = cls_loss = loss = None
         if target_values is not None:
             if target_values.shape != extracted.shape:
-                raise ValueError(f"target_values must have shape {tuple(extracted.shape)}, got {tuple(target_values.shape)}")
+                raise ValueError(
+                    f"target_values must have shape {tuple(extracted.shape)}, got {tuple(target_values.shape)}"
+                )
             mixture = input_values if single_query else input_values.unsqueeze(1)
             tse_loss = extraction_loss(extracted, target_values, mixture, self.config.snr_max)
             loss = tse_loss
@@ -214,7 +215,11 @@ class QrtseModel(QrtsePreTrainedModel):
             cls_loss = classification_loss(
                 clip_probabilities, presence_labels, self.config.classification_positive_weight
             )
-            loss = cls_loss * self.config.classification_loss_weight if loss is None else loss + self.config.classification_loss_weight * cls_loss
+            loss = (
+                cls_loss * self.config.classification_loss_weight
+                if loss is None
+                else loss + self.config.classification_loss_weight * cls_loss
+            )
 
         output = QrtseOutput(
             loss=loss,
@@ -227,7 +232,7 @@ class QrtseModel(QrtsePreTrainedModel):
         )
         return output if return_dict else output.to_tuple()
 
-    def analyze(self, input_values: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> QrtseAnalysis:
+    def analyze(self, input_values: torch.Tensor, attention_mask: torch.Tensor | None = None) -> QrtseAnalysis:
         """The query-independent trunk, run once per mixture: eqs. (1), (2) and (6).
         `input_values` must already have passed `check_waveform`."""
         mixture_features = self.encode(input_values)
@@ -238,7 +243,12 @@ class QrtseModel(QrtsePreTrainedModel):
             frame_mask = frame_mask.expand(input_values.shape[0], -1)
             clip_probabilities, frame_probabilities = self.classify(shared_features, frame_mask)
         return QrtseAnalysis(
-            mixture_features, shared_features, clip_probabilities, frame_probabilities, input_values.shape[-1], attention_mask
+            mixture_features,
+            shared_features,
+            clip_probabilities,
+            frame_probabilities,
+            input_values.shape[-1],
+            attention_mask,
         )
 
     def extract(self, analysis: QrtseAnalysis, query: torch.Tensor) -> torch.Tensor:

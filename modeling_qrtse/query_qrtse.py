@@ -61,13 +61,15 @@ def label_to_index(name, label2id: dict) -> int:
     Raises `ValueError` for an unknown name, listing close matches."""
     num_labels = len(label2id)
     if isinstance(name, (bool, np.bool_)):
-        raise ValueError(f"query entries must be label names or class indices, got {name!r}")
+        raise ValueError(f"query entries must be label names or class indices, got {name!r}")  # noqa: TRY004 (every bad query is a ValueError for callers)
     if isinstance(name, (int, np.integer)):
         if not 0 <= int(name) < num_labels:
             raise ValueError(f"class index {int(name)} is out of range: the model has {num_labels} classes")
         return int(name)
     if not isinstance(name, str):
-        raise ValueError(f"query entries must be label names or class indices, got {type(name).__name__} {name!r}")
+        raise ValueError(  # noqa: TRY004 (every bad query is a ValueError for callers)
+            f"query entries must be label names or class indices, got {type(name).__name__} {name!r}"
+        )
     lookup = {normalize_label(label): index for label, index in label2id.items()}
     index = lookup.get(normalize_label(name))
     if index is None:

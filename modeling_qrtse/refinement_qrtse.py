@@ -28,8 +28,7 @@ def check_waveform(input_values: torch.Tensor, min_samples: int, name: str = "in
         )
     if input_values.shape[-1] < min_samples:
         raise ValueError(
-            f"{name} has {input_values.shape[-1]} samples, shorter than one encoder window "
-            f"({min_samples} samples)"
+            f"{name} has {input_values.shape[-1]} samples, shorter than one encoder window ({min_samples} samples)"
         )
     if not bool(torch.isfinite(input_values).all()):
         raise ValueError(f"{name} contains NaN or Inf")

@@ -40,7 +40,9 @@ def resolve_model(model: str | None = None) -> str:
     except ImportError:
         raise SystemExit(f"No model: pass --model or set {MODEL_ENV} to a saved folder or Hub repository id")
     if not default_model_available():
-        raise SystemExit(f"The embedded checkpoint is missing ({default_model_path()}): pass --model or set {MODEL_ENV}")
+        raise SystemExit(
+            f"The embedded checkpoint is missing ({default_model_path()}): pass --model or set {MODEL_ENV}"
+        )
     return str(default_model_path())
 
 
@@ -65,7 +67,9 @@ def read_audio(path, rate: int) -> np.ndarray:
         audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
     except Exception as error:  # noqa: BLE001 - libsndfile's errors are not one class
         reason = str(error).rstrip(".")
-        raise gr.Error(f"Could not read this audio file ({os.path.basename(path)}): {reason}. Try WAV, FLAC, OGG or MP3.")
+        raise gr.Error(
+            f"Could not read this audio file ({os.path.basename(path)}): {reason}. Try WAV, FLAC, OGG or MP3."
+        )
     if audio.size == 0:
         raise gr.Error("The audio file is empty.")
     if not np.isfinite(audio).all():
@@ -87,13 +91,17 @@ def probability_table(probabilities: dict, query: list, refined: list, refine: b
     """The bars: the most likely classes and every queried one, coloured by what refinement did."""
     if not probabilities:
         return pd.DataFrame({"class": [], "probability": [], "status": []})
-    shown = list(probabilities)[:TOP_CLASSES] + [label for label in query if label not in list(probabilities)[:TOP_CLASSES]]
+    shown = list(probabilities)[:TOP_CLASSES] + [
+        label for label in query if label not in list(probabilities)[:TOP_CLASSES]
+    ]
+
     def status(label):
         if label not in query:
             return "not queried"
         if not refine:
             return "queried"
         return "kept" if label in refined else "removed"
+
     return pd.DataFrame(
         {"class": shown, "probability": [float(probabilities[c]) for c in shown], "status": [status(c) for c in shown]}
     )
@@ -107,7 +115,11 @@ def explanation(probabilities: dict, query: list, refined: list, theta: float, r
     for label in query:
         p = probabilities.get(label) if probabilities else None
         heard = f"p = {p:.2f}" if p is not None else "oracle"
-        verdict = f"kept ({heard} ≥ θ = {theta:.2f})" if label in refined else f"removed ({heard} < θ = {theta:.2f}: not heard)"
+        verdict = (
+            f"kept ({heard} ≥ θ = {theta:.2f})"
+            if label in refined
+            else f"removed ({heard} < θ = {theta:.2f}: not heard)"
+        )
         lines.append(f"- **{label}**: {verdict}")
     if not refined:
         lines.append("\nNo queried class was detected, so the output is (close to) silence instead of a wrong sound.")
@@ -136,8 +148,12 @@ def make_extract(extractor):
             refine = False
         progress(0.2, desc="Extracting")
         try:
-            out = extractor({"array": mixture, "sampling_rate": rate}, query=list(classes), threshold=float(theta),
-                            refine=bool(refine))
+            out = extractor(
+                {"array": mixture, "sampling_rate": rate},
+                query=list(classes),
+                threshold=float(theta),
+                refine=bool(refine),
+            )
         except ValueError as error:
             raise gr.Error(str(error))
         progress(0.8, desc="Drawing spectrograms")
@@ -172,23 +188,37 @@ def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
         gr.Markdown(INTRO + f"\nModel: `{model_name}`, {len(labels)} classes, default θ = {theta:.2f}.")
         with gr.Row():
             with gr.Column():
-                mixture = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Mixture", elem_id="mixture")
+                mixture = gr.Audio(
+                    sources=["upload", "microphone"], type="filepath", label="Mixture", elem_id="mixture"
+                )
                 classes = gr.CheckboxGroup(choices=labels, label="Target classes (the query)", elem_id="classes")
                 threshold = gr.Slider(0.0, 1.0, value=theta, step=0.01, label="Threshold θ", elem_id="threshold")
-                refine = gr.Checkbox(value=True, label="Query refinement (drop queried classes the model does not hear)",
-                                     elem_id="refine")
+                refine = gr.Checkbox(
+                    value=True,
+                    label="Query refinement (drop queried classes the model does not hear)",
+                    elem_id="refine",
+                )
                 button = gr.Button("Extract", variant="primary", elem_id="extract")
             with gr.Column():
-                extracted = gr.Audio(type="numpy", label="Extracted", interactive=False, buttons=["download"],
-                                     elem_id="extracted")
+                extracted = gr.Audio(
+                    type="numpy", label="Extracted", interactive=False, buttons=["download"], elem_id="extracted"
+                )
                 with gr.Row():
                     query_text = gr.Textbox(label="Query", interactive=False, elem_id="query")
                     refined_text = gr.Textbox(label="Refined query", interactive=False, elem_id="refined-query")
                 why = gr.Markdown(elem_id="explanation")
                 bars = gr.BarPlot(
-                    x="class", y="probability", color="status", color_map=STATUS_COLOURS, colors_in_legend=list(STATUS_COLOURS),
+                    x="class",
+                    y="probability",
+                    color="status",
+                    color_map=STATUS_COLOURS,
+                    colors_in_legend=list(STATUS_COLOURS),
                     y_lim=[0, 1],
-                    sort="-y", x_label_angle=-40, label="Class presence probabilities", height=300, elem_id="probabilities",
+                    sort="-y",
+                    x_label_angle=-40,
+                    label="Class presence probabilities",
+                    height=300,
+                    elem_id="probabilities",
                 )
                 spectrograms = gr.Image(type="numpy", label="Spectrograms", interactive=False, elem_id="spectrograms")
         if examples:

@@ -74,10 +74,20 @@ def synthetic_examples(folder: Path, labels: set, seed: int = 0) -> list:
     rng = np.random.default_rng(seed)
     seconds = 8.0
     candidates = [
-        ("telephone", _mix([telephone_ring(seconds)], [3.0], rng, seconds), ("Telephone", "Bark"), ("Telephone",),
-         "Synthetic telephone ring over traffic noise; the query also names a dog, which is absent."),
-        ("glockenspiel", _mix([glockenspiel(seconds, rng)], [5.0], rng, seconds), ("Glockenspiel", "Trumpet"),
-         ("Glockenspiel",), "Synthetic glockenspiel over traffic noise; the query also names a trumpet, which is absent."),
+        (
+            "telephone",
+            _mix([telephone_ring(seconds)], [3.0], rng, seconds),
+            ("Telephone", "Bark"),
+            ("Telephone",),
+            "Synthetic telephone ring over traffic noise; the query also names a dog, which is absent.",
+        ),
+        (
+            "glockenspiel",
+            _mix([glockenspiel(seconds, rng)], [5.0], rng, seconds),
+            ("Glockenspiel", "Trumpet"),
+            ("Glockenspiel",),
+            "Synthetic glockenspiel over traffic noise; the query also names a trumpet, which is absent.",
+        ),
     ]
     examples = []
     for name, audio, query, present, description in candidates:

@@ -28,7 +28,12 @@ def spectrogram_image(mixture: np.ndarray, extracted: np.ndarray, sampling_rate:
     duration = len(mixture) / sampling_rate
     for ax, spectrum, title in zip(axes, spectra, ("Input mixture", "Extracted")):
         image = ax.imshow(
-            spectrum, origin="lower", aspect="auto", cmap="magma", vmin=top - 80, vmax=top,
+            spectrum,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=top - 80,
+            vmax=top,
             extent=(0, duration, 0, sampling_rate / 2000),
         )
         ax.set_title(title, fontsize=10)

@@ -1,7 +1,6 @@
 """Command-line / JSON arguments of `training.train`, parsed with `HfArgumentParser`."""
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 
 @dataclass
@@ -14,8 +13,8 @@ class ModelArguments:
             "baseline2 (no classifier, inactive samples). Paper Section 4.1."
         },
     )
-    init_from: Optional[str] = field(default=None, metadata={"help": "Start from a saved model folder."})
-    classification_positive_weight: Optional[float] = field(
+    init_from: str | None = field(default=None, metadata={"help": "Start from a saved model folder."})
+    classification_positive_weight: float | None = field(
         default=None,
         metadata={"help": "Weight of present classes in L_cls (QrtseConfig); unset keeps the preset's / init_from's."},
     )
@@ -47,7 +46,7 @@ class TrainArguments:
     output_dir: str = field(default="runs/proposed", metadata={"help": "Checkpoints, logs and best model."})
     epochs: int = field(default=100, metadata={"help": "Paper: 100."})
     steps_per_epoch: int = field(default=6250, metadata={"help": "Paper: 50k training mixtures / batch 8."})
-    max_steps: Optional[int] = field(default=None, metadata={"help": "Stop early after this many steps."})
+    max_steps: int | None = field(default=None, metadata={"help": "Stop early after this many steps."})
     batch_size: int = field(default=8, metadata={"help": "Per process. Paper: 8."})
     learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate. Paper: 5e-4."})
     warmup_epochs: float = field(default=10, metadata={"help": "Linear warm-up, then cosine decay to 0. Paper: 10."})
@@ -58,7 +57,7 @@ class TrainArguments:
     evaluate_every: int = field(default=1000, metadata={"help": "Steps between validation runs."})
     log_every: int = field(default=20, metadata={"help": "Steps between TensorBoard logs."})
     seed: int = field(default=0, metadata={"help": "Seeds initialisation, data and query sampling."})
-    num_threads: Optional[int] = field(default=None, metadata={"help": "torch CPU threads per process."})
+    num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads per process."})
     reference_path: bool = field(
         default=False,
         metadata={

@@ -77,4 +77,3 @@ def frozen_examples(data_dir: str, split: str, limit=None):
         dataset = dataset.select(range(min(limit, len(dataset))))
     for row in dataset:
         yield decode_mixture(row)
-

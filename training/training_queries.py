@@ -24,7 +24,9 @@ def random_subset(candidates: torch.Tensor, size: int, generator: torch.Generato
     return candidates[torch.randperm(len(candidates), generator=generator)[:size]]
 
 
-def build_training_batch(batch: dict, num_labels: int, generator: torch.Generator, inactive_fraction: float = 0.0) -> dict:
+def build_training_batch(
+    batch: dict, num_labels: int, generator: torch.Generator, inactive_fraction: float = 0.0
+) -> dict:
     """From `stems` (B, S, T), `stem_labels` (B, S, -1 padded) and `presence` (B, C), build
     `query` (B, C) and `target_values` (B, T)."""
     stems, stem_labels = batch["stems"], batch["stem_labels"]
@@ -46,7 +48,9 @@ def build_training_batch(batch: dict, num_labels: int, generator: torch.Generato
     return {"query": query, "target_values": target}
 
 
-def random_crop(batch: dict, num_samples: int, generator: torch.Generator, min_relative_energy: float = 1e-3, tries: int = 4) -> dict:
+def random_crop(
+    batch: dict, num_samples: int, generator: torch.Generator, min_relative_energy: float = 1e-3, tries: int = 4
+) -> dict:
     """Crop each item's mixture, stems and background to a random window of `num_samples`.
 
     A class counts as present in the crop only if its stem keeps at least `min_relative_energy`

@@ -41,7 +41,8 @@ def tiny_build(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("tiny_build")
     write_tiny_build(root, num_validation=1, num_test=1)  # writes the clip folders fg/ and bg/
-    arguments = BuildArguments(source="folder", output=str(root / "published"), num_train=4, num_validation=2,
-                               num_test=3, no_progress=True)
+    arguments = BuildArguments(
+        source="folder", output=str(root / "published"), num_train=4, num_validation=2, num_test=3, no_progress=True
+    )
     sources = SourceArguments(foreground_root=str(root / "fg"), background_root=str(root / "bg"))
     return build(arguments, MixingArguments(), sources)

@@ -11,8 +11,13 @@ def hub_environment(hub, home: Path) -> dict:
     """A shell pointed at `hub` with an empty cache: what a user with `HF_ENDPOINT` set has."""
     env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
     env.update(
-        HF_ENDPOINT=hub.endpoint, HF_TOKEN="hf_local_dummy", HF_HUB_DISABLE_XET="1", HF_HOME=str(home),
-        HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_TELEMETRY="1", TOKENIZERS_PARALLELISM="false",
+        HF_ENDPOINT=hub.endpoint,
+        HF_TOKEN="hf_local_dummy",
+        HF_HUB_DISABLE_XET="1",
+        HF_HOME=str(home),
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        TOKENIZERS_PARALLELISM="false",
     )
     return env
 
@@ -27,11 +32,20 @@ def fake_results(model_dir, data_dir="data/builtin") -> dict:
             value = -20 - 100 * theta if condition == "0:1" else 10 + index + theta
             scores[f"{condition}|{setting}"] = value
     proposed = {
-        "scores": scores, "macro_f1": {str(t): 0.5 + t for t in THRESHOLDS}, "parameters_m": 0.05,
-        "gmacs_per_second": 0.01, "has_classifier": True, "path": str(model_dir), "num_mixtures": 3,
+        "scores": scores,
+        "macro_f1": {str(t): 0.5 + t for t in THRESHOLDS},
+        "parameters_m": 0.05,
+        "gmacs_per_second": 0.01,
+        "has_classifier": True,
+        "path": str(model_dir),
+        "num_mixtures": 3,
     }
     baseline = {**proposed, "has_classifier": False, "macro_f1": {}, "path": "runs/baseline1/best"}
     return {
-        "split": "test", "data_dir": str(data_dir), "seed": 0, "thresholds": list(THRESHOLDS), "oracle": "oracle",
+        "split": "test",
+        "data_dir": str(data_dir),
+        "seed": 0,
+        "thresholds": list(THRESHOLDS),
+        "oracle": "oracle",
         "systems": {"baseline1": baseline, "proposed": proposed},
     }

@@ -37,7 +37,9 @@ def test_old_revisions_stay_readable(api, local_hub, tmp_path):
     api.create_repo("user/history")
     first = api.upload_file(path_or_fileobj=b"v1", path_in_repo="value.txt", repo_id="user/history")
     api.upload_file(path_or_fileobj=b"v2", path_in_repo="value.txt", repo_id="user/history")
-    old = hf_hub_download("user/history", "value.txt", revision=first.oid, endpoint=local_hub.endpoint, cache_dir=tmp_path)
+    old = hf_hub_download(
+        "user/history", "value.txt", revision=first.oid, endpoint=local_hub.endpoint, cache_dir=tmp_path
+    )
     new = hf_hub_download("user/history", "value.txt", endpoint=local_hub.endpoint, cache_dir=tmp_path)
     assert Path(old).read_bytes() == b"v1" and Path(new).read_bytes() == b"v2"
     assert [c.title for c in api.list_repo_commits("user/history")][-1] == "initial commit"
@@ -61,7 +63,9 @@ def test_errors_are_the_hubs(api, local_hub, tmp_path):
 def test_byte_ranges(api, local_hub):
     api.create_repo("user/ranges")
     api.upload_file(path_or_fileobj=b"0123456789", path_in_repo="digits.txt", repo_id="user/ranges")
-    request = urllib.request.Request(f"{local_hub.endpoint}/user/ranges/resolve/main/digits.txt", headers={"Range": "bytes=2-4"})
+    request = urllib.request.Request(
+        f"{local_hub.endpoint}/user/ranges/resolve/main/digits.txt", headers={"Range": "bytes=2-4"}
+    )
     with urllib.request.urlopen(request) as response:
         assert response.status == 206 and response.read() == b"234"
         assert response.headers["Content-Range"] == "bytes 2-4/10" and response.headers["X-Repo-Commit"]
@@ -79,4 +83,8 @@ def test_upload_modes_follow_the_hubs_rules():
 
 def test_card_metadata_reads_top_level_keys():
     card = b"---\npipeline_tag: audio-to-audio\ntags:\n- audio\n- 'custom_code'\nmodel-index:\n- name: x\n---\nbody"
-    assert card_metadata(card) == {"pipeline_tag": "audio-to-audio", "tags": ["audio", "custom_code"], "model-index": []}
+    assert card_metadata(card) == {
+        "pipeline_tag": "audio-to-audio",
+        "tags": ["audio", "custom_code"],
+        "model-index": [],
+    }

@@ -19,9 +19,16 @@ def metrics_by_name(card):
 
 def test_card_metadata_and_model_index(config, tmp_path):
     results = fake_results(tmp_path / "best")
-    card = ModelCard(model_card(config, "user/qrtse-tiny", results, model_dir=tmp_path / "best",
-                                build_info={"source": "builtin", "class_names": ["Bark", "Trumpet"]},
-                                dataset_repo_id="user/qrtse-mixtures"))
+    card = ModelCard(
+        model_card(
+            config,
+            "user/qrtse-tiny",
+            results,
+            model_dir=tmp_path / "best",
+            build_info={"source": "builtin", "class_names": ["Bark", "Trumpet"]},
+            dataset_repo_id="user/qrtse-mixtures",
+        )
+    )
     assert card.data.pipeline_tag == "audio-to-audio" and card.data.library_name == "transformers"
     assert "target-sound-extraction" in card.data.tags and card.data.datasets == ["user/qrtse-mixtures"]
     assert card.data.license == "other" and card.data.license_link == "LICENSE.md"

@@ -76,8 +76,19 @@ def test_publish_then_load_without_the_package(local_hub, tiny_checkpoint, tiny_
     publisher = hub_environment(local_hub, tmp_path / "publisher_home")
     # The three publishing commands' entry points, in one process to pay torch's import once.
     commands = [
-        ["hub.push_model", ["--model", str(tiny_checkpoint / "best"), "--repo-id", "user/qrtse-tiny", "--results",
-                            str(tiny_checkpoint / "results.json"), "--dataset-repo-id", "user/qrtse-mixtures"]],
+        [
+            "hub.push_model",
+            [
+                "--model",
+                str(tiny_checkpoint / "best"),
+                "--repo-id",
+                "user/qrtse-tiny",
+                "--results",
+                str(tiny_checkpoint / "results.json"),
+                "--dataset-repo-id",
+                "user/qrtse-mixtures",
+            ],
+        ],
         # A folder build: the builder cannot know the clips' licence, the publisher vouches for them...
         ["hub.push_dataset", ["--build", str(tiny_build), "--repo-id", "user/qrtse-mixtures", "--include-audio"]],
         # ... or does not, and only the recipes are published.
@@ -92,12 +103,24 @@ def test_publish_then_load_without_the_package(local_hub, tiny_checkpoint, tiny_
 
     api = HfApi(endpoint=local_hub.endpoint, token="hf_local_dummy")
     files = set(api.list_repo_files("user/qrtse-tiny"))
-    expected = {"model.safetensors", "config.json", "preprocessor_config.json", "README.md", "LICENSE.md",
-                "modeling_qrtse.py", "pipeline_qrtse.py", "feature_extraction_qrtse.py", "evaluation/results.json"}
+    expected = {
+        "model.safetensors",
+        "config.json",
+        "preprocessor_config.json",
+        "README.md",
+        "LICENSE.md",
+        "modeling_qrtse.py",
+        "pipeline_qrtse.py",
+        "feature_extraction_qrtse.py",
+        "evaluation/results.json",
+    }
     assert expected <= files and not any(name.endswith(".bin") for name in files)
     assert api.model_info("user/qrtse-tiny").pipeline_tag == "audio-to-audio"
     card = readme(local_hub, "model", "user/qrtse-tiny")
-    mixtures_card, recipes_card = readme(local_hub, "dataset", "user/qrtse-mixtures"), readme(local_hub, "dataset", "user/qrtse-recipes")
+    mixtures_card, recipes_card = (
+        readme(local_hub, "dataset", "user/qrtse-mixtures"),
+        readme(local_hub, "dataset", "user/qrtse-recipes"),
+    )
     assert "dataset_info:" in mixtures_card and "## Sources and licences" in mixtures_card
     assert "Recipes only" in recipes_card and "Recipes only" not in mixtures_card
 
@@ -117,5 +140,7 @@ def test_publish_then_load_without_the_package(local_hub, tiny_checkpoint, tiny_
     assert "mixture" not in report["recipe_columns"] and "recipe" in report["recipe_columns"]
     assert report["snippet_output"] > 1000  # the card's snippet wrote extracted.wav
     assert any(user_home.rglob("model.safetensors")), "the model came from the Hub into the empty cache"
-    assert {"app.py", "example_mixtures.py", "spectrograms.py", "requirements.txt", "README.md"} <= set(report["space_files"])
+    assert {"app.py", "example_mixtures.py", "spectrograms.py", "requirements.txt", "README.md"} <= set(
+        report["space_files"]
+    )
     assert report["space_model"] == "user/qrtse-tiny" and report["space_audio"] == report["samples"]

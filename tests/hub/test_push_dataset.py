@@ -67,7 +67,13 @@ def test_recipes_only_card_says_what_is_missing_and_lists_published_splits():
 
 
 def test_audio_card_shows_how_to_decode():
-    card = DatasetCard(published_card(BUILD_CARD.replace(RECIPES_ONLY_WARNING.format(columns="mixture`, `stems"), ""),
-                                      "user/mix", {"validation": 2, "test": 3}, recipes_only=False))
+    card = DatasetCard(
+        published_card(
+            BUILD_CARD.replace(RECIPES_ONLY_WARNING.format(columns="mixture`, `stems"), ""),
+            "user/mix",
+            {"validation": 2, "test": 3},
+            recipes_only=False,
+        )
+    )
     assert "Recipes only" not in card.text and 'row["mixture"]["bytes"]' in card.text
     assert [f["split"] for f in card.data.configs[0]["data_files"]] == ["validation", "test"]

@@ -43,7 +43,7 @@ def test_linear_add_matches_addmm(operands, onednn, with_bias):
 
 
 def test_with_autograd_the_result_has_gradients(operands):
-    inputs, weight, bias, other = operands
+    inputs, weight, bias, _ = operands
     weight = weight.clone().requires_grad_()
     linear_add(inputs, linear(inputs, weight, bias, leaky_slope=0.1), weight).sum().backward()
     assert weight.grad is not None and torch.isfinite(weight.grad).all()

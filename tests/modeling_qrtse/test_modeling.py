@@ -33,7 +33,10 @@ def test_encoder_decoder_lengths(window_ms, hop_ms):
     model = QrtseModel(config).eval()
     for num_samples in (config.window_samples, 999, 1000, 1001):
         waveform = torch.randn(2, num_samples)
-        assert model(waveform, one_hot_query(2, config.num_labels), threshold=0.0).extracted_values.shape == (2, num_samples)
+        assert model(waveform, one_hot_query(2, config.num_labels), threshold=0.0).extracted_values.shape == (
+            2,
+            num_samples,
+        )
 
 
 def test_loss_is_the_weighted_sum(tiny_model):
@@ -47,7 +50,9 @@ def test_loss_is_the_weighted_sum(tiny_model):
 def test_training_step_updates_every_used_parameter(tiny_config):
     model = QrtseModel(tiny_config).train()
     query = one_hot_query(2, tiny_config.num_labels)
-    output = model(torch.randn(2, 1600), query, threshold=0.0, target_values=torch.randn(2, 1600), presence_labels=query)
+    output = model(
+        torch.randn(2, 1600), query, threshold=0.0, target_values=torch.randn(2, 1600), presence_labels=query
+    )
     output.loss.backward()
     without_grad = [name for name, p in model.named_parameters() if p.grad is None]
     # Only the last block's residual convs feed nothing (kept so parameter counts match the paper).
@@ -105,7 +110,9 @@ def test_padding_is_excluded_from_output_and_pooling(tiny_model):
 
 
 def test_return_dict_false_gives_a_tuple(tiny_model):
-    output = tiny_model(torch.randn(1, 800), one_hot_query(1, tiny_model.config.num_labels), threshold=0.0, return_dict=False)
+    output = tiny_model(
+        torch.randn(1, 800), one_hot_query(1, tiny_model.config.num_labels), threshold=0.0, return_dict=False
+    )
     assert isinstance(output, tuple) and output[0].shape == (1, 800)
 
 

@@ -57,8 +57,18 @@ def space_url(tiny_model_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("space")
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(root / "gradio")}
-    command = [sys.executable, str(SPACE / "app.py"), "--model", str(tiny_model_dir), "--host", "127.0.0.1",
-               "--port", str(port), "--examples-dir", str(root / "examples")]
+    command = [
+        sys.executable,
+        str(SPACE / "app.py"),
+        "--model",
+        str(tiny_model_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--examples-dir",
+        str(root / "examples"),
+    ]
     url = f"http://127.0.0.1:{port}/"
     with open(root / "space.log", "w") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -82,6 +92,8 @@ def mixture_file(tmp_path_factory):
     rng = np.random.default_rng(0)
     rate, seconds = 22050, 3.0
     t = np.arange(int(rate * seconds)) / rate
-    audio = 0.1 * rng.standard_normal(t.size) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t)) + 0.2 * np.sin(2 * np.pi * 440 * t)
+    audio = 0.1 * rng.standard_normal(t.size) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t)) + 0.2 * np.sin(
+        2 * np.pi * 440 * t
+    )
     sf.write(path, np.stack([audio, 0.5 * audio], axis=1).astype(np.float32), rate, subtype="PCM_16")
     return path

@@ -39,8 +39,12 @@ def test_refinement_at_theta_one_removes_every_class(space_url, mixture_file):
 
 @pytest.mark.parametrize(
     "case, message",
-    [("no_audio", "No audio"), ("no_class", "at least one target class"), ("unreadable", "Could not read"),
-     ("nan", "NaN")],
+    [
+        ("no_audio", "No audio"),
+        ("no_class", "at least one target class"),
+        ("unreadable", "Could not read"),
+        ("nan", "NaN"),
+    ],
 )
 def test_bad_input_is_explained(space_url, mixture_file, tmp_path, case, message):
     client = Client(space_url, verbose=False)
@@ -71,5 +75,7 @@ def test_eight_concurrent_clients_all_succeed(space_url, mixture_file):
     total = time.monotonic() - started
     assert [frames for _, frames in results] == [3 * 16000] * 8
     latencies = sorted(latency for latency, _ in results)
-    print(f"\n8 concurrent clients: all succeeded in {total:.1f} s; latency min {latencies[0]:.1f} s, "
-          f"median {latencies[4]:.1f} s, max {latencies[-1]:.1f} s")
+    print(
+        f"\n8 concurrent clients: all succeeded in {total:.1f} s; latency min {latencies[0]:.1f} s, "
+        f"median {latencies[4]:.1f} s, max {latencies[-1]:.1f} s"
+    )

@@ -42,7 +42,10 @@ def test_probability_table_colours_what_refinement_did():
     status = dict(zip(table["class"], table["status"]))
     assert status["c0"] == "kept" and status["Bark"] == "removed" and status["c1"] == "not queried"
     assert len(table) == app.TOP_CLASSES + 1
-    assert set(app.probability_table(probabilities, ["Bark"], ["Bark"], refine=False)["status"]) == {"not queried", "queried"}
+    assert set(app.probability_table(probabilities, ["Bark"], ["Bark"], refine=False)["status"]) == {
+        "not queried",
+        "queried",
+    }
 
 
 def test_audio_checks_raise_gradio_errors(tmp_path):

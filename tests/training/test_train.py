@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tiny_build import write_tiny_build
+
 from modeling_qrtse import QrtseConfig, QrtseModel
 from training.arguments import DataArguments, ModelArguments
 from training.systems import get_system
@@ -28,11 +28,21 @@ def build(tmp_path_factory):
 
 
 def run(args, **kwargs):
-    return subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, **kwargs)
+    return subprocess.run(args, check=False, cwd=ROOT, env=ENV, capture_output=True, text=True, **kwargs)
 
 
 def train_command(build, output_dir, *extra):
-    return [sys.executable, "-m", "training.train", TINY, "--data_dir", str(build), "--output_dir", str(output_dir), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "training.train",
+        TINY,
+        "--data_dir",
+        str(build),
+        "--output_dir",
+        str(output_dir),
+        *extra,
+    ]
 
 
 def losses(output_dir) -> list:
@@ -47,8 +57,17 @@ def test_train_then_evaluate(build, tmp_path, system):
     assert (tmp_path / "run" / "final" / "model.safetensors").exists()
     assert (tmp_path / "run" / "best" / "validation.json").exists()
     assert len(losses(tmp_path / "run")) == 6
-    evaluate = [sys.executable, "-m", "training.evaluate", "--model", f"{system}={tmp_path / 'run' / 'final'}",
-                "--data-dir", str(build), "--split", "test"]
+    evaluate = [
+        sys.executable,
+        "-m",
+        "training.evaluate",
+        "--model",
+        f"{system}={tmp_path / 'run' / 'final'}",
+        "--data-dir",
+        str(build),
+        "--split",
+        "test",
+    ]
     result = run([*evaluate, "--output-dir", str(tmp_path / "eval")])
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((tmp_path / "eval" / "results.json").read_text())
@@ -71,8 +90,13 @@ def test_sigkill_and_resume_continue_the_same_loss_curve(build, tmp_path):
     assert reference.returncode == 0, reference.stderr[-3000:]
 
     killed_dir = tmp_path / "killed"
-    process = subprocess.Popen(train_command(build, killed_dir, *steps), cwd=ROOT, env=ENV,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        train_command(build, killed_dir, *steps),
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while not (killed_dir / "checkpoint-5" / "COMPLETE").exists() and time.time() < deadline:
         time.sleep(0.02)
@@ -103,12 +127,35 @@ def test_fast_and_reference_training_paths_give_the_same_losses(build, tmp_path)
 @pytest.mark.slow
 def test_two_process_cpu_launch(build, tmp_path):
     command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-        "-m", "training.train", TINY, "--data_dir", str(build), "--output_dir", str(tmp_path / "ddp"),
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "training.train",
+        TINY,
+        "--data_dir",
+        str(build),
+        "--output_dir",
+        str(tmp_path / "ddp"),
     ]
-    result = subprocess.run(command, cwd=ROOT, env={**ENV, "ACCELERATE_USE_CPU": "true"},
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        command,
+        check=False,
+        cwd=ROOT,
+        env={**ENV, "ACCELERATE_USE_CPU": "true"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     args = json.loads((tmp_path / "ddp" / "training_args.json").read_text())
     assert args["num_processes"] == 2
@@ -129,7 +176,13 @@ def test_merge_refuses_results_of_different_protocols(tmp_path):
 
 @pytest.mark.parametrize(
     "system, step, expected",
-    [("baseline2", 0, 0.0), ("baseline2", 199, 0.0), ("baseline2", 200, 0.1), ("baseline1", 500, 0.0), ("proposed", 500, 0.0)],
+    [
+        ("baseline2", 0, 0.0),
+        ("baseline2", 199, 0.0),
+        ("baseline2", 200, 0.1),
+        ("baseline1", 500, 0.0),
+        ("proposed", 500, 0.0),
+    ],
 )
 def test_inactive_samples_start_after_inactive_start_epoch(system, step, expected):
     data_args = DataArguments(inactive_fraction=0.1, inactive_start_epoch=2)
