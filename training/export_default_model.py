@@ -37,6 +37,13 @@ def training_args_chain(run_dir: Path) -> list:
             break
         if (Path(init_from) / "training_args.json").exists():
             exported = Path(init_from)
+            if (exported / "training_args.json").read_bytes() == args_path.read_bytes():
+                # Exported before from this very run: the folder's own stages follow it.
+                stages = sorted(
+                    exported.glob("training_args_stage*.json"), key=lambda p: int(p.stem.rsplit("stage", 1)[1])
+                )
+                chain += list(reversed(stages))
+                break
             stages = sorted(exported.glob("training_args_stage*.json"), key=lambda p: int(p.stem.rsplit("stage", 1)[1]))
             chain += [exported / "training_args.json", *reversed(stages)]
             break

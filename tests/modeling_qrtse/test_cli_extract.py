@@ -18,7 +18,7 @@ from modeling_qrtse.default_checkpoint import default_model_available
 from modeling_qrtse.examples import example_classes, example_mixture
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_COMMAND = "qrtse extract --example --query Trumpet Bark --threshold 0.1 -o outputs/extracted.wav --overwrite"
+DEMO_COMMAND = "qrtse extract --example --query Trumpet Bark -o outputs/extracted.wav --overwrite"
 
 
 def run(capsys, *argv):

@@ -59,3 +59,16 @@ def test_export_over_the_folder_it_was_initialised_from_keeps_every_stage(tmp_pa
         "training_args_stage2.json": "old-latest",
     }
     assert (out / "results_real_test.json").exists()
+
+
+def test_exporting_the_same_run_twice_does_not_repeat_a_stage(tmp_path):
+    exported = tmp_path / "default_model"
+    QrtseModel(QrtseConfig.from_preset("tiny")).save_pretrained(exported)
+    (exported / "training_args.json").write_text(json.dumps({"name": "old"}))
+    run = tmp_path / "new"
+    QrtseModel(QrtseConfig.from_preset("tiny")).save_pretrained(run / "best")
+    (run / "training_args.json").write_text(json.dumps({"model": {"init_from": str(exported)}, "name": "new"}))
+    for _ in range(2):
+        out = main([str(run / "best"), "--output", str(exported)])
+    stages = {p.name: json.loads(p.read_text())["name"] for p in out.glob("training_args*.json")}
+    assert stages == {"training_args.json": "new", "training_args_stage1.json": "old"}

@@ -155,6 +155,14 @@ def test_splits_never_share_a_unit_with_training_and_hold_out_the_other_package(
         assert source.clips(split, FOREGROUND)
 
 
+def test_validation_and_test_never_hold_the_same_clip(source):
+    validation = {c.clip_id for c in source.clips("validation", FOREGROUND)}
+    test = {c.clip_id for c in source.clips("test", FOREGROUND)}
+    assert validation and test and not validation & test
+    laughs = {c.label for c in source.clips("test", FOREGROUND)}
+    assert "Laughter" in laughs  # a class with a single held-out voice still reaches test
+
+
 def test_the_same_recording_in_two_packages_is_kept_once(source):
     assert [dropped for _, dropped in source.duplicates] == ["real/drums-b/usr/share/kick-2.wav#0"]
     assert not any(f.clips for f in source.files if f.relative_path.endswith("kick-2.wav"))

@@ -6,7 +6,8 @@ is the main one; held out are every unit of the other packages and every third u
 package when it has at least 6 (so drum classes test on other kits too), alternately for test and validation. So no
 validation or test clip comes from a file (or kit) heard in training, and where a class has
 several packages, its held-out clips include all of the other packages. Validation and test
-share a unit only where a class has a single held-out unit; a class with one unit only trains.
+share a unit only where a class has a single held-out unit (its clips then alternate between
+them, `clip_split`); a class with one unit only trains.
 The same recording shipped by two packages (found by waveform correlation, `duplicates`) is kept
 once, where it is first found.
 """
@@ -129,6 +130,15 @@ class RealRecordingsSource(ClipSource):
         """The splits a file's clips belong to (one, or validation and test when they share)."""
         return self._split_of_unit.get((file.label, file.unit), ())
 
+    def clip_split(self, file: LabelledFile, index: int) -> str | None:
+        """The split of clip `index` of `file`. A unit that validation and test share gives its
+        clips alternately to validation and test (a single clip goes to test): the clip pool
+        keeps identical audio once, so the same clip in both splits would vanish from test."""
+        splits = self.split_of(file)
+        if len(splits) == 2:
+            return "validation" if index % 2 == 0 and len(file.clips) > 1 else "test"
+        return splits[0] if splits else None
+
     def clips(self, split: str, role: str) -> list:
         check_split(split)
         wanted_background = role == BACKGROUND
@@ -136,7 +146,7 @@ class RealRecordingsSource(ClipSource):
             raise ValueError(f"role must be 'foreground' or 'background', got {role!r}")
         out = []
         for file in self.files:
-            if (file.label == BACKGROUND_LABEL) != wanted_background or split not in self.split_of(file):
+            if (file.label == BACKGROUND_LABEL) != wanted_background:
                 continue
             if not wanted_background and file.label not in self.class_names:
                 continue
@@ -144,7 +154,11 @@ class RealRecordingsSource(ClipSource):
             provenance = (
                 f"{file.package} {self.manifest.packages[file.package].version}: {file.relative_path} ({file.licence})"
             )
-            out.extend(Clip(clip_id(file, i), label, audio, provenance) for i, audio in enumerate(file.clips))
+            out.extend(
+                Clip(clip_id(file, i), label, audio, provenance)
+                for i, audio in enumerate(file.clips)
+                if self.clip_split(file, i) == split
+            )
         return out
 
     def iter_clips(self, split, role):

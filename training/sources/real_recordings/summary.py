@@ -24,8 +24,10 @@ def summarise(source) -> dict:
         if not file.clips:
             continue
         row = rows[file.label]
-        for split in source.split_of(file):
-            row["clips"][split] += len(file.clips)
+        for index in range(len(file.clips)):
+            split = source.clip_split(file, index)
+            if split is not None:
+                row["clips"][split] += 1
         row["seconds"] += sum(len(c) for c in file.clips) / SAMPLE_RATE
         row["files"].add(f"{file.package}:{file.relative_path}")
         row["packages"].add(file.package)
