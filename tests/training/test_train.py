@@ -139,13 +139,7 @@ def test_two_process_cpu_launch(build, tmp_path):
         "no",
         "--dynamo_backend",
         "no",
-        "-m",
-        "training.train",
-        TINY,
-        "--data_dir",
-        str(build),
-        "--output_dir",
-        str(tmp_path / "ddp"),
+        *train_command(build, tmp_path / "ddp")[1:],  # "-m training.train ..." without the interpreter
     ]
     result = subprocess.run(
         command,
