@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from tiny_build import write_tiny_build
 
 from modeling_qrtse import QrtseConfig, QrtseModel
@@ -188,8 +189,17 @@ def test_inactive_samples_from_the_first_step_by_default():
 
 
 def test_init_from_warm_starts_a_matching_system_and_refuses_a_classifier_mismatch(tmp_path):
-    QrtseModel(QrtseConfig.from_preset("tiny", use_classifier=False)).save_pretrained(tmp_path)
-    warm = build_model(ModelArguments(preset="tiny", system="baseline2", init_from=str(tmp_path)), labels=[])
+    saved = QrtseModel(QrtseConfig.from_preset("tiny", use_classifier=False))
+    saved.save_pretrained(tmp_path)
+    labels = [saved.config.id2label[i] for i in range(saved.config.num_labels)]
+    warm = build_model(ModelArguments(preset="tiny", system="baseline2", init_from=str(tmp_path)), labels=labels)
     assert not warm.config.use_classifier
+    assert torch.equal(warm.query_embedding.weight, saved.query_embedding.weight)
     with pytest.raises(ValueError, match="use_classifier"):
-        build_model(ModelArguments(preset="tiny", system="proposed", init_from=str(tmp_path)), labels=[])
+        build_model(ModelArguments(preset="tiny", system="proposed", init_from=str(tmp_path)), labels=labels)
+    # Data with another vocabulary: shared classes keep their query-embedding columns by name.
+    moved = build_model(
+        ModelArguments(preset="tiny", system="baseline2", init_from=str(tmp_path)), labels=labels[1::-1]
+    )
+    assert moved.config.num_labels == 2
+    assert torch.equal(moved.query_embedding.weight[:, 0], saved.query_embedding.weight[:, 1])
