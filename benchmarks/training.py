@@ -46,7 +46,7 @@ from benchmarks.inference import machine
 from benchmarks.timing import GemmProbe, OneDnnGemmProbe, interleaved_medians, load_average
 from modeling_qrtse.gemm_qrtse import onednn_linear_available
 from modeling_qrtse.losses_qrtse import extraction_loss
-from training.cpu_runtime import retain_freed_memory
+from qrtse.training.cpu_runtime import retain_freed_memory
 
 SECTIONS = ("steps", "layout")
 CROP_SECONDS = {"small": 3.0, "paper": 6.0, "tiny": 1.0}
@@ -106,16 +106,16 @@ def step_flops(model, batch: dict) -> float:
 
 def toy_data_dir(root: Path) -> str:
     """A small build of the built-in corpus, for the loader when no `--data-dir` build exists."""
-    from training.build_dataset import build, toy_builtin_arguments
+    from qrtse.training.build_dataset import build, toy_builtin_arguments
 
     return str(build(*toy_builtin_arguments(root / "data")))
 
 
 def loader(data_dir: str, batch: int, seconds: float, num_labels: int):
     """A no-argument call that makes the next training batch exactly as `training.train` does."""
-    from training.arguments import DataArguments, TrainArguments
-    from training.data_loading import training_batches
-    from training.train import prepare_batch
+    from qrtse.training.arguments import DataArguments, TrainArguments
+    from qrtse.training.data_loading import training_batches
+    from qrtse.training.train import prepare_batch
 
     data_args = DataArguments(data_dir=data_dir, segment_seconds=seconds)
     train_args = TrainArguments(batch_size=batch, steps_per_epoch=10_000)

@@ -3,8 +3,8 @@ adapted to what the Hub repository holds (which splits, audio or recipes only, h
 
 from huggingface_hub import DatasetCard
 
-from training.dataset_card import RECIPES_ONLY_WARNING
-from training.frozen_split import AUDIO_COLUMNS
+from qrtse.training.dataset_card import RECIPES_ONLY_WARNING
+from qrtse.training.frozen_split import AUDIO_COLUMNS
 
 RECIPES_ONLY_NOTE = """\
 > **Recipes only.** The rendered audio is not redistributed here (see the licences below): this

@@ -1,5 +1,5 @@
 """The model card (README.md) of a published checkpoint, generated from its config and, when
-given, the evaluation JSON of `python -m training.evaluate` (`results.json`).
+given, the evaluation JSON of `python -m qrtse.training.evaluate` (`results.json`).
 
 The metadata follows the Hub's conventions: `pipeline_tag: audio-to-audio` (the Hub has no
 target-sound-extraction task), `library_name: transformers`, and a `model-index` with one metric

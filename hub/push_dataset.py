@@ -1,6 +1,6 @@
 """Publish the frozen evaluation splits of a build as a Hub dataset repository.
 
-    python -m hub.push_dataset --build data/builtin --repo-id user/qrtse-builtin-mixtures [--splits test]
+    python -m qrtse.hub.push_dataset --build data/builtin --repo-id user/qrtse-builtin-mixtures [--splits test]
 
 The splits come from `training.build_dataset`'s output (`<build>/mixtures`), the card from its
 README.md (adapted by `hub.dataset_card_publish`). Only the recipes are published
@@ -17,7 +17,7 @@ from pathlib import Path
 from datasets import DatasetDict, load_from_disk
 from huggingface_hub import HfApi
 
-from training.frozen_split import load_frozen_split, recipes_only
+from qrtse.training.frozen_split import load_frozen_split, recipes_only
 
 from .dataset_card_publish import published_card
 from .training_data import training_data

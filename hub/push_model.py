@@ -1,6 +1,6 @@
 """Publish a trained checkpoint as a Hub model repository.
 
-    python -m hub.push_model --model runs/small-proposed/best --repo-id user/qrtse-small \\
+    python -m qrtse.hub.push_model --model runs/small-proposed/best --repo-id user/qrtse-small \\
         --results results/builtin/results.json [--data-dir data/builtin] [--private]
 
 One commit holds what `pipeline(model="user/qrtse-small", trust_remote_code=True)` needs without
@@ -8,7 +8,7 @@ this package: `model.safetensors`, `config.json` (with `auto_map` and `custom_pi
 by the pipeline's `save_pretrained`), `preprocessor_config.json`, the model and pipeline code,
 plus the generated model card (README.md), LICENSE.md and the evaluation JSON.
 
-Uses `HF_ENDPOINT` / `HF_TOKEN` as huggingface_hub does (see `hub.local_hub` for a local Hub).
+Uses `HF_ENDPOINT` / `HF_TOKEN` as huggingface_hub does (see `tests/hub/local_hub.py` for a local Hub).
 """
 
 import argparse
@@ -88,7 +88,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="saved checkpoint folder (save_pretrained output)")
     parser.add_argument("--repo-id", required=True, help="namespace/name of the model repository")
-    parser.add_argument("--results", help="results.json of `python -m training.evaluate` (model-index, table)")
+    parser.add_argument("--results", help="results.json of `python -m qrtse.training.evaluate` (model-index, table)")
     parser.add_argument("--system", help="which system of the results is this checkpoint (default: by path)")
     parser.add_argument("--data-dir", help="build folder of the training data (for the card's data notes)")
     parser.add_argument("--dataset-repo-id", help="Hub id of the published evaluation dataset, linked from the card")

@@ -1,9 +1,11 @@
 """Publish the Gradio demo (`spaces/`) as a Hub Space serving a published model.
 
-    python -m hub.push_space --repo-id user/qrtse-demo --model-repo-id user/qrtse-small
+    python -m qrtse.hub.push_space --repo-id user/qrtse-demo --model-repo-id user/qrtse-small [--space-dir spaces]
 
 Uploads `app.py`, its modules, `requirements.txt` and the Space README, and sets the Space
-variable `QRTSE_MODEL` so the app loads the model repository as remote code.
+variable `QRTSE_MODEL` so the app loads the model repository as remote code. The Space folder is
+the repository's `spaces/` (not installed with the package): found next to this file in a
+checkout or an editable install, otherwise named with `--space-dir`.
 """
 
 import argparse
@@ -11,12 +13,23 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
-SPACE_FOLDER = Path(__file__).resolve().parents[1] / "spaces"
+CHECKOUT_SPACE_FOLDER = Path(__file__).resolve().parents[1] / "spaces"
 SPACE_FILES = ["*.py", "requirements.txt", "README.md"]
 
 
-def push_space(repo_id: str, model_repo_id: str, private: bool = False) -> str:
-    """Create (or update) the Space and upload the app; returns the commit URL."""
+def space_folder(path=None) -> Path:
+    """The Space folder to publish: `path`, or the checkout's `spaces/`; ValueError if it has no app."""
+    folder = Path(path) if path is not None else CHECKOUT_SPACE_FOLDER
+    if not (folder / "app.py").is_file():
+        hint = "" if path is not None else " (the package does not install the Space: pass --space-dir)"
+        raise ValueError(f"no Space app at {folder / 'app.py'}{hint}")
+    return folder
+
+
+def push_space(repo_id: str, model_repo_id: str, private: bool = False, folder=None) -> str:
+    """Create (or update) the Space and upload the app in `folder` (default: the checkout's
+    `spaces/`); returns the commit URL."""
+    folder = space_folder(folder)
     api = HfApi()
     variables = [{"key": "QRTSE_MODEL", "value": model_repo_id, "description": "model repository the app serves"}]
     api.create_repo(
@@ -25,7 +38,7 @@ def push_space(repo_id: str, model_repo_id: str, private: bool = False) -> str:
     # create_repo ignores the variables of an existing Space: set it explicitly too.
     api.add_space_variable(repo_id, "QRTSE_MODEL", model_repo_id, description=variables[0]["description"])
     commit = api.upload_folder(
-        folder_path=SPACE_FOLDER,
+        folder_path=folder,
         repo_id=repo_id,
         repo_type="space",
         allow_patterns=SPACE_FILES,
@@ -39,8 +52,13 @@ def main(argv=None):
     parser.add_argument("--repo-id", required=True, help="namespace/name of the Space")
     parser.add_argument("--model-repo-id", required=True, help="the published model repository the Space serves")
     parser.add_argument("--private", action="store_true")
+    parser.add_argument("--space-dir", help="the Space folder (default: the repository's spaces/)")
     args = parser.parse_args(argv)
-    print(f"Published {args.repo_id}: {push_space(args.repo_id, args.model_repo_id, args.private)}")
+    try:
+        url = push_space(args.repo_id, args.model_repo_id, args.private, args.space_dir)
+    except ValueError as error:
+        parser.error(str(error))
+    print(f"Published {args.repo_id}: {url}")
 
 
 if __name__ == "__main__":

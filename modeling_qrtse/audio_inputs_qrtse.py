@@ -48,6 +48,11 @@ def download(url: str) -> bytes:
         return response.read()
 
 
+def is_hf_dataset(inputs) -> bool:
+    """A `datasets.Dataset` / `IterableDataset`, recognised without importing datasets."""
+    return type(inputs).__module__.startswith("datasets.") and hasattr(inputs, "column_names")
+
+
 def is_audio_decoder(inputs) -> bool:
     """A torchcodec `AudioDecoder` (what a datasets 5 audio column holds), recognised by its
     method so that torchcodec never has to be imported here."""

@@ -1,12 +1,17 @@
 """`qrtse extract` and `qrtse classes`: the pipeline from the command line."""
 
+import glob
 import json
 import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
 import soundfile
+
+# Entry-point group through which the recipes (qrtse.training) provide `--example`'s mixture.
+EXAMPLE_MIXTURES = "qrtse.example_mixtures"
 
 
 def add_extract_command(subparsers) -> None:
@@ -17,7 +22,12 @@ def add_extract_command(subparsers) -> None:
         "refined query (eq. 7: queried classes detected with p < threshold are dropped), and writes the "
         "extracted audio at the model rate (16 kHz by default).",
     )
-    parser.add_argument("mixture", nargs="?", help="audio file (wav, flac, ogg, mp3; any rate and channel count)")
+    parser.add_argument(
+        "mixture",
+        nargs="*",
+        help="audio file (wav, flac, ogg, mp3; any rate and channel count); several files, folders or glob "
+        "patterns extract them all into the folder -o (resumable; see `modeling_qrtse.cli_batch`)",
+    )
     parser.add_argument(
         "--example",
         action="store_true",
@@ -35,7 +45,14 @@ def add_extract_command(subparsers) -> None:
         help="classes to extract together (names or indices, see `qrtse classes`); repeat --query to "
         "extract several targets, written as <output>_1.wav, <output>_2.wav, ...",
     )
-    parser.add_argument("-o", "--output", default="extracted.wav", help="output audio file (default: extracted.wav)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        help="output audio file (default: extracted.wav); with several inputs, the output folder (default: extracted)",
+    )
+    parser.add_argument(
+        "--residual", action="store_true", help="also write the mixture minus the target as <output>_residual.wav"
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace output files that exist (the input is never replaced)"
     )
@@ -129,32 +146,28 @@ def write_audio(path: Path, audio, sampling_rate: int) -> None:
         partial.unlink(missing_ok=True)
 
 
-def run_extract(args) -> int:
-    if bool(args.mixture) == bool(args.example):
-        raise ValueError("give either a MIXTURE file or --example")
-    queries = args.query
-    extractor = load_pipeline(args.model)
-    from .query_qrtse import parse_query
+def load_example_mixture(seed: int) -> tuple:
+    """`(mixture, sampling_rate, classes)` of `--example`. The recipes provide it through the
+    `qrtse.example_mixtures` entry point, so that the library never imports the recipes."""
+    found = entry_points(group=EXAMPLE_MIXTURES, name="builtin")
+    if not found:
+        raise ValueError("--example needs the training recipes (qrtse.training): pip install 'qrtse[train]'")
+    try:
+        example_mixture = next(iter(found)).load()
+    except ImportError as error:
+        raise ValueError(
+            f"--example needs the training extras ({error.name} is missing): pip install 'qrtse[train]'"
+        ) from error
+    return example_mixture(seed)
 
-    parse_query(queries, extractor.model.config.label2id)  # bad labels fail before any work
-    inputs, example_path = args.mixture, None
-    paths = output_paths(args.output, len(queries))
-    if args.example:
-        output = Path(args.output)
-        example_path = output.with_name(f"{output.stem}_mixture{output.suffix}")
-    check_outputs(paths + ([example_path] if example_path else []), args.mixture, args.overwrite)
-    if args.example:
-        try:
-            from .examples import example_mixture
-        except ImportError as error:
-            raise ValueError(
-                f"--example needs the training extras ({error.name} is missing): pip install 'qrtse[train]'"
-            ) from error
 
-        mixture, rate, classes = example_mixture(args.seed)
-        inputs = {"array": mixture, "sampling_rate": rate}
-        write_audio(example_path, mixture, rate)
-    options = {"refinement": args.refinement, "refine": not args.no_refine}
+def is_batch(mixtures: list) -> bool:
+    """Several inputs, a folder or a pattern: extraction into a folder (`cli_batch`)."""
+    return len(mixtures) > 1 or any(Path(m).is_dir() or glob.has_magic(m) for m in mixtures)
+
+
+def extraction_options(args) -> dict:
+    options = {"refinement": args.refinement, "refine": not args.no_refine, "return_residual": args.residual}
     if args.threshold is not None:
         options["threshold"] = args.threshold
     if args.oracle is not None:
@@ -163,6 +176,36 @@ def run_extract(args) -> int:
         options["chunk_length_s"] = args.chunk_length
     if args.keep_rate:
         options["output_sampling_rate"] = "input"
+    return options
+
+
+def run_extract(args) -> int:
+    if bool(args.mixture) == bool(args.example):
+        raise ValueError("give either MIXTURE files or --example")
+    queries = args.query
+    extractor = load_pipeline(args.model)
+    from .query_qrtse import parse_query
+
+    parse_query(queries, extractor.model.config.label2id)  # bad labels fail before any work
+    if is_batch(args.mixture):
+        from .cli_batch import run_batch
+
+        args.output = args.output or "extracted"
+        return run_batch(args, extractor, queries, extraction_options(args), write_audio)
+    args.output = args.output or "extracted.wav"
+    inputs = args.mixture[0] if args.mixture else None
+    mixture_path, example_path = inputs, None
+    paths = output_paths(args.output, len(queries))
+    residual_paths = [path.with_name(f"{path.stem}_residual{path.suffix}") for path in paths] if args.residual else []
+    if args.example:
+        output = Path(args.output)
+        example_path = output.with_name(f"{output.stem}_mixture{output.suffix}")
+    check_outputs(paths + residual_paths + ([example_path] if example_path else []), mixture_path, args.overwrite)
+    if args.example:
+        mixture, rate, classes = load_example_mixture(args.seed)
+        inputs = {"array": mixture, "sampling_rate": rate}
+        write_audio(example_path, mixture, rate)
+    options = extraction_options(args)
     try:
         results = extractor(inputs, query=queries if len(queries) > 1 else queries[0], **options)
     except OSError as error:  # a missing file: report it like any other bad input
@@ -170,10 +213,12 @@ def run_extract(args) -> int:
     results = results if isinstance(results, list) else [results]
     for result, path in zip(results, paths):
         write_audio(path, result["audio"], result["sampling_rate"])
+    for result, path in zip(results, residual_paths):
+        write_audio(path, result["residual"], result["sampling_rate"])
 
     threshold = extractor.model.config.refinement_threshold if args.threshold is None else args.threshold
     summary = {
-        "mixture": str(example_path or args.mixture),
+        "mixture": str(example_path or mixture_path),
         "example_classes": classes if args.example else None,
         "threshold": None if args.no_refine else threshold,
         "class_probabilities": results[0]["class_probabilities"],

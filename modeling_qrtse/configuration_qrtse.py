@@ -277,6 +277,16 @@ class QrtseConfig(PretrainedConfig):
         return round(self.sampling_rate * self.hop_ms / 1000)
 
     @property
+    def frame_offset_samples(self) -> int:
+        """Zero padding before the first sample (`window - hop`): encoder frame f covers input
+        samples from `f * hop - frame_offset_samples` on, so every sample is covered alike."""
+        return self.window_samples - self.hop_samples
+
+    def num_frames_of(self, num_samples: int) -> int:
+        """Frames whose first sample is real audio in an input of `num_samples` (the valid ones)."""
+        return -(-(num_samples + self.frame_offset_samples) // self.hop_samples)
+
+    @property
     def frame_rate(self) -> float:
         """Encoder frames per second of audio."""
         return self.sampling_rate / self.hop_samples

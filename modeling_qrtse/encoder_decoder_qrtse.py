@@ -8,22 +8,22 @@ from torch.nn import functional as F
 class QrtseEncoder(nn.Module):
     """1-D conv encoder with ReLU (Conv-TasNet): waveform `(batch, time)` -> X `(batch, D, frames)`.
 
-    The waveform is padded by `window - hop` on both sides (and to a whole number of hops) so
-    that every output sample is covered by the same number of frames; [`QrtseDecoder`] crops
-    the padding off again.
+    The waveform is padded by `config.frame_offset_samples` (`window - hop`) on both sides (and to
+    a whole number of hops) so that every output sample is covered by the same number of frames;
+    [`QrtseDecoder`] crops the padding off again.
     """
 
     def __init__(self, config):
         super().__init__()
         self.window = config.window_samples
         self.hop = config.hop_samples
+        self.edge = config.frame_offset_samples
         self.conv = nn.Conv1d(1, config.encoder_filters, self.window, stride=self.hop, bias=False)
 
     def padding(self, num_samples: int) -> tuple[int, int]:
         """Left and right zero padding applied to a waveform of `num_samples`."""
-        edge = self.window - self.hop
-        remainder = (num_samples + 2 * edge - self.window) % self.hop
-        return edge, edge + (self.hop - remainder) % self.hop
+        remainder = (num_samples + 2 * self.edge - self.window) % self.hop
+        return self.edge, self.edge + (self.hop - remainder) % self.hop
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         padded = F.pad(waveform, self.padding(waveform.shape[-1]))
@@ -43,7 +43,7 @@ class QrtseDecoder(nn.Module):
 
     def __init__(self, config):
         super().__init__()
-        self.crop = config.window_samples - config.hop_samples
+        self.crop = config.frame_offset_samples
         self.conv = nn.ConvTranspose1d(
             config.encoder_filters, 1, config.window_samples, stride=config.hop_samples, bias=False
         )

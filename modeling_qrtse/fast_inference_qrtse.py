@@ -28,6 +28,7 @@ models are fused (gLN normalises over the whole clip and keeps the reference TCN
 """
 
 import copy
+import importlib.util
 import io
 import warnings
 
@@ -39,6 +40,7 @@ from .classifier_qrtse import QrtseClassifier, pool_frames
 from .depthwise_qrtse import depthwise_forward
 from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from .gemm_qrtse import linear, linear_add
+from .onnx_runtime_qrtse import onnx_session
 from .tcn_qrtse import QrtseTemporalConvNet
 
 # Frames (x channels) per TCN pass: 8 items of 6 s at the paper's 400 frames/s would stream ~40 MB
@@ -73,9 +75,7 @@ def time_major(features: torch.Tensor) -> torch.Tensor:
 def onnxruntime_session(module: nn.Module, example: torch.Tensor, frames_axis: int, threads: int):
     """`module` exported to ONNX in memory (dynamic batch axis and `frames_axis`) and opened in an
     ONNX Runtime CPU session; None without onnxruntime or off CPU float32."""
-    try:
-        import onnxruntime
-    except ImportError:
+    if importlib.util.find_spec("onnxruntime") is None:
         return None
     parameter = next(module.parameters())
     if parameter.device.type != "cpu" or parameter.dtype != torch.float32:
@@ -94,14 +94,7 @@ def onnxruntime_session(module: nn.Module, example: torch.Tensor, frames_axis: i
             output_names=["output"],
             dynamic_axes={"input": axes, "output": axes},
         )
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    # Idle pool threads must not spin: PyTorch's own threads run the ops in between.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # No arena: it keeps the high-water mark of every chunk length it has seen (long audio).
-    options.enable_cpu_mem_arena = False
-    return onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    return onnx_session(buffer.getvalue(), threads)
 
 
 def run_session(session, tensor: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from .fast_inference_qrtse import optimize_for_inference
 from .fast_training_qrtse import optimize_for_training
 from .losses_qrtse import classification_loss, extraction_loss
-from .refinement_qrtse import check_query, check_threshold, check_waveform, refine_query
+from .refinement_qrtse import ORACLE_THRESHOLD, check_query, check_threshold, check_waveform, refine_query
 from .tcn_qrtse import QrtseTemporalConvNet
 
 
@@ -73,6 +73,14 @@ class QrtsePreTrainedModel(PreTrainedModel):
             module.reset_parameters()
         elif isinstance(module, nn.PReLU):
             module.weight.fill_(0.25)
+
+
+def frame_validity(config, lengths: torch.Tensor, num_frames: int, first_sample: int = 0) -> torch.Tensor:
+    """`(batch, frames)` bool: frame f of an input starting at sample `first_sample` holds real
+    audio, i.e. its first sample (`first_sample + f * hop - frame_offset_samples`) lies before the
+    item's length `lengths` `(batch,)`."""
+    positions = torch.arange(num_frames, device=lengths.device) * config.hop_samples
+    return (first_sample + positions - config.frame_offset_samples)[None] < lengths[:, None]
 
 
 class QrtseModel(QrtsePreTrainedModel):
@@ -142,10 +150,7 @@ class QrtseModel(QrtsePreTrainedModel):
         """Frame-level validity `(batch, frames)`: a frame counts if its first sample is real audio."""
         if attention_mask is None:
             return torch.ones(1, num_frames, dtype=torch.bool, device=self.device)
-        lengths = attention_mask.sum(-1)
-        left_pad = self.config.window_samples - self.config.hop_samples
-        frame_starts = torch.arange(num_frames, device=attention_mask.device) * self.config.hop_samples - left_pad
-        return frame_starts.unsqueeze(0) < lengths.unsqueeze(1)
+        return frame_validity(self.config, attention_mask.sum(-1), num_frames)
 
     def forward(
         self,
@@ -190,7 +195,7 @@ class QrtseModel(QrtsePreTrainedModel):
         refined_query = query
         if oracle_presence is not None:
             check_query(oracle_presence, input_values.shape[0], self.config.num_labels)
-            refined_query = refine_query(query, oracle_presence, 0.5)
+            refined_query = refine_query(query, oracle_presence, ORACLE_THRESHOLD)
         elif threshold > 0:
             if clip_probabilities is None:
                 raise ValueError(

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .onnx_runtime_qrtse import onnx_session  # noqa: F401 - where the exported model's users find it
 from .refinement_qrtse import refine_query
 
 OPSET = 17  # LayerNormalization is a single op from opset 17
@@ -96,15 +97,3 @@ def export_onnx(model, path=None, threshold=None, opset: int = OPSET):
             dynamic_axes=dynamic_axes,
         )
     return target.getvalue() if path is None else path
-
-
-def onnx_session(model_or_path, threads: int = 2):
-    """An ONNX Runtime CPU session on an exported file or bytes, with `threads` intra-op threads."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    source = model_or_path if isinstance(model_or_path, bytes) else str(model_or_path)
-    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])

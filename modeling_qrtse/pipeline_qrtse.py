@@ -7,27 +7,14 @@ Shipped as remote code next to the model: flat sibling imports and torch/numpy/t
 import numpy as np
 import torch
 from transformers import Pipeline
-from transformers.utils import logging
 
-from .audio_inputs_qrtse import load_audio
-from .chunking_qrtse import StreamingPooling, context_samples, crossfade_weights, owned_frames, plan_chunks
-from .modeling_qrtse import QrtseAnalysis
-from .query_qrtse import multi_hot_to_labels, parse_query
+from .audio_inputs_qrtse import is_hf_dataset, load_audio
+from .long_form_qrtse import DEFAULT_CHUNK_LENGTH_S, check_long_form_options, extract_long_form
+from .pipeline_outputs_qrtse import check_output_sampling_rate, format_outputs
+from .query_qrtse import parse_query
 from .refinement_qrtse import check_threshold
 
-logger = logging.get_logger(__name__)
-
 TASK = "target-sound-extraction"
-REFINEMENT_MODES = ("file", "chunk")
-DEFAULT_CHUNK_LENGTH_S = 30.0
-# Long enough to hide a change of query between chunks (refinement="chunk"), short enough to
-# stay far inside the exact region of each chunk.
-CROSSFADE_S = 0.05
-
-
-def _is_hf_dataset(inputs) -> bool:
-    """A `datasets.Dataset` / `IterableDataset`, recognised without importing datasets."""
-    return type(inputs).__module__.startswith("datasets.") and hasattr(inputs, "column_names")
 
 
 class TargetSoundExtractionPipeline(Pipeline):
@@ -73,18 +60,12 @@ class TargetSoundExtractionPipeline(Pipeline):
         oracle_classes: classes known to be present (names, indices or multi-hot); refines with
             these instead of the classifier (the paper's oracle upper bound). Ignored when
             refine=False.
-        refinement (`"file"` or `"chunk"`, defaults to `"file"`): where the refinement decision is
-            made on audio longer than one chunk. `"file"`: once per file, from clip probabilities
-            pooled over every frame of the file; chunk-level frame probabilities are combined with
-            the classifier's own pooling (for linear-softmax, sum(p^2) / sum(p) accumulated over
-            chunks), so only the BiGRU's context is limited to the chunk. This takes two passes
-            over the file (classify, then extract), recomputing the encoder and shared features
-            (about a third more compute), so that model activations stay bounded by one chunk;
-            the input and output waveforms are held whole. Input that fits one chunk takes one
-            pass and equals `QrtseModel.forward` exactly. `"chunk"`: each chunk is refined with its own
-            probabilities, the temporal refinement that the paper's Section 5 suggests for
-            sounds active in only part of a long recording; one pass; choose `chunk_length_s`
-            as the refinement granularity (the paper trains on 6 s clips).
+        refinement (`"file"` or `"chunk"`, defaults to `"file"`): on audio longer than one chunk,
+            refine once per file (clip probabilities pooled over every chunk's frames with the
+            classifier's own pooling; two passes, classify then extract, so that activations stay
+            bounded by one chunk) or per chunk (one pass; the temporal refinement of the paper's
+            Section 5, with `chunk_length_s` as its granularity). See `long_form_qrtse`. Input
+            that fits one chunk takes one pass and equals `QrtseModel.forward` exactly.
         chunk_length_s (`float`, defaults to 30): length of the core of each chunk. Each chunk is
             processed with `context_s` of extra audio on each side, which is discarded
             (overlap-save), and neighbours are joined by a 50 ms crossfade. 0 processes the whole
@@ -97,6 +78,8 @@ class TargetSoundExtractionPipeline(Pipeline):
             and approximate; the crossfade then hides the small jumps at chunk borders.
         return_probabilities (`bool`, defaults to False): also return frame-level probabilities
             (held whole: 400 frames x classes floats per second of audio at the default hop).
+        return_residual (`bool`, defaults to False): also return `"residual"`, the mixture minus the
+            extracted target ("everything else"), at the same rate as `"audio"`.
         output_sampling_rate (`None`, `"input"` or `int`, defaults to None): rate of the returned
             audio. None returns the model rate, which carries all the bandwidth the model
             produced; `"input"` resamples back to each input's own rate; an int to that rate.
@@ -114,7 +97,7 @@ class TargetSoundExtractionPipeline(Pipeline):
         - with `refinement="chunk"`: `"chunks"`, a list of `{"start", "end", "refined_query"}` in
           seconds (plus `"class_probabilities"` when `return_probabilities`);
         - with `return_probabilities`: `"frame_probabilities"` `(frames, classes)` float32 and
-          `"frame_rate"` (frame f starts at `(f * hop - (window - hop)) / rate` seconds).
+          `"frame_rate"` (frame f starts at `(f * hop - config.frame_offset_samples) / rate` seconds).
 
     Silence gives exact silence (the encoder and decoder have no bias). A query that refinement
     empties (no queried class detected, the paper's FUQ case) gives the model's output for the
@@ -140,7 +123,7 @@ class TargetSoundExtractionPipeline(Pipeline):
             self.model = self.model.optimize_for_inference()
 
     def __call__(self, inputs, **kwargs):
-        if _is_hf_dataset(inputs):
+        if is_hf_dataset(inputs):
             # A datasets.Dataset is not a torch Dataset: feed it as a generator so results stream.
             inputs = (row for row in inputs)
         return super().__call__(inputs, **kwargs)
@@ -171,6 +154,7 @@ class TargetSoundExtractionPipeline(Pipeline):
         chunk_length_s=None,
         context_s=None,
         return_probabilities=None,
+        return_residual=None,
         output_sampling_rate=None,
     ):
         preprocess, forward, postprocess = {}, {}, {}
@@ -184,27 +168,19 @@ class TargetSoundExtractionPipeline(Pipeline):
             forward["threshold"] = float(threshold)
         if refine is not None:
             forward["refine"] = bool(refine)
+        check_long_form_options(refinement or "file", chunk_length_s or 0.0, context_s)
         if refinement is not None:
-            if refinement not in REFINEMENT_MODES:
-                raise ValueError(f"refinement must be one of {REFINEMENT_MODES}, got {refinement!r}")
             forward["refinement"] = refinement
         if chunk_length_s is not None:
-            if chunk_length_s < 0:
-                raise ValueError(f"chunk_length_s must be >= 0 (0 = one pass), got {chunk_length_s}")
             forward["chunk_length_s"] = float(chunk_length_s)
         if context_s is not None:
-            if context_s < 0:
-                raise ValueError(f"context_s must be >= 0, got {context_s}")
             forward["context_s"] = float(context_s)
         if return_probabilities is not None:
             forward["return_probabilities"] = postprocess["return_probabilities"] = bool(return_probabilities)
+        if return_residual is not None:
+            postprocess["return_residual"] = bool(return_residual)
         if output_sampling_rate is not None:
-            if output_sampling_rate != "input" and not (
-                isinstance(output_sampling_rate, int) and output_sampling_rate > 0
-            ):
-                raise ValueError(
-                    f"output_sampling_rate must be None, 'input' or a positive int, got {output_sampling_rate!r}"
-                )
+            check_output_sampling_rate(output_sampling_rate)
             postprocess["output_sampling_rate"] = output_sampling_rate
         return preprocess, forward, postprocess
 
@@ -246,242 +222,28 @@ class TargetSoundExtractionPipeline(Pipeline):
             "input_sampling_rate": torch.tensor([int(sampling_rate)]),
         }
 
-    # --- forward: chunked extraction with query refinement ---
+    # --- forward: the long-form engine (long_form_qrtse), one implementation for every caller ---
 
-    def _forward(
-        self,
-        model_inputs,
-        threshold=None,
-        refine=None,
-        refinement="file",
-        chunk_length_s=DEFAULT_CHUNK_LENGTH_S,
-        context_s=None,
-        return_probabilities=False,
-    ):
-        model, config = self.model, self.model.config
-        waveform = model_inputs["input_values"].to(model.dtype)
-        lengths = model_inputs["attention_mask"].sum(-1)
-        query = model_inputs["query"]
-        threshold = config.refinement_threshold if threshold is None else threshold
-        has_classifier = getattr(model, "classifier", None) is not None
-        if refine and not has_classifier and not bool(model_inputs["has_oracle"].all()):
-            raise ValueError(
-                "This model has no classifier (use_classifier=False): pass oracle_classes=[...] or refine=False"
-            )
-        refine = True if refine is None else refine
-
-        rate, hop, num_samples = config.sampling_rate, config.hop_samples, waveform.shape[-1]
-        chunk_samples = round(chunk_length_s * rate) if chunk_length_s > 0 else num_samples
-        crossfade = min(round(CROSSFADE_S * rate), chunk_samples // 2)
-        context = context_samples(config, crossfade) if context_s is None else round(context_s * rate)
-        plan = plan_chunks(num_samples, chunk_samples, context, hop)
-        if len(plan) > 1 and config.norm_type != "cLN":
-            logger.warning_once(
-                f"norm_type={config.norm_type!r} normalises over the whole input, so chunked extraction only "
-                "approximates one pass; use chunk_length_s=0 for the exact result (memory grows with length)"
-            )
-        if refinement == "chunk" and len(plan) > 1:
-            return self._extract_refining_per_chunk(
-                model_inputs, plan, waveform, lengths, threshold, refine, crossfade, return_probabilities
-            )
-
-        # refinement="file": pass 1 classifies every chunk and pools over the file; pass 2 extracts
-        # with the refined query. A single chunk keeps its features, so short inputs take one pass.
-        cached = {}
-        clip_probabilities, frame_outputs = None, []
-        if has_classifier:
-            pooling = StreamingPooling(config.classifier_pooling)
-            for chunk in plan:
-                mixture_features, shared_features = self._encode(waveform, chunk)
-                if len(plan) == 1:
-                    cached[chunk] = (mixture_features, shared_features)
-                frames, weights = self._classify(shared_features, chunk, lengths)
-                pooling.add(frames, weights)
-                if return_probabilities:
-                    frame_outputs.append(frames[:, slice(*owned_frames(chunk, frames.shape[1], hop))])
-            clip_probabilities = pooling.result()
-        refined = self._refine(query, clip_probabilities, model_inputs, threshold, refine)
-        # The output accumulates in float32 whatever the model's dtype (chunks are summed into it).
-        extracted = torch.zeros(*query.shape[:2], num_samples, dtype=torch.float32, device=waveform.device)
-        for chunk in plan:
-            features = cached.pop(chunk, None) or self._encode(waveform, chunk)
-            self._add_extraction(extracted, features, refined, chunk, crossfade)
-        return self._model_outputs(
-            model_inputs, extracted, refined, clip_probabilities, frame_outputs, return_probabilities
+    def _forward(self, model_inputs, chunk_length_s=DEFAULT_CHUNK_LENGTH_S, **options):
+        output = extract_long_form(
+            self.model,
+            model_inputs["input_values"],
+            model_inputs["query"],
+            attention_mask=model_inputs["attention_mask"],
+            oracle_presence=model_inputs["oracle_presence"],
+            has_oracle=model_inputs["has_oracle"],
+            chunk_length_s=chunk_length_s,
+            **options,
         )
-
-    def _extract_refining_per_chunk(
-        self, model_inputs, plan, waveform, lengths, threshold, refine, crossfade, return_probabilities
-    ):
-        """refinement="chunk": classify, refine and extract each chunk on its own (one pass)."""
-        model, config = self.model, self.model.config
-        query = model_inputs["query"]
-        has_classifier = getattr(model, "classifier", None) is not None
-        extracted = torch.zeros(*query.shape[:2], waveform.shape[-1], dtype=torch.float32, device=waveform.device)
-        file_pooling = StreamingPooling(config.classifier_pooling) if has_classifier else None
-        refined_union = torch.zeros_like(query)
-        chunk_refined, chunk_probabilities, chunk_bounds, frame_outputs = [], [], [], []
-        for chunk in plan:
-            features = self._encode(waveform, chunk)
-            probabilities = None
-            if has_classifier:
-                frames, weights = self._classify(features[1], chunk, lengths)
-                file_pooling.add(frames, weights)
-                chunk_pooling = StreamingPooling(config.classifier_pooling)
-                chunk_pooling.add(frames, weights)
-                probabilities = chunk_pooling.result()
-                chunk_probabilities.append(probabilities)
-                if return_probabilities:
-                    frame_outputs.append(frames[:, slice(*owned_frames(chunk, frames.shape[1], config.hop_samples))])
-            refined = self._refine(query, probabilities, model_inputs, threshold, refine)
-            self._add_extraction(extracted, features, refined, chunk, crossfade)
-            # Chunks entirely past an item's end (padding in a batch) do not count for it.
-            has_audio = (lengths > chunk.core_start).to(refined.dtype)[:, None, None]
-            refined_union = torch.maximum(refined_union, refined * has_audio)
-            chunk_refined.append(refined)
-            chunk_bounds.append(torch.tensor([chunk.core_start, chunk.core_end]))
-        clip_probabilities = file_pooling.result() if has_classifier else None
-        outputs = self._model_outputs(
-            model_inputs, extracted, refined_union, clip_probabilities, frame_outputs, return_probabilities
-        )
-        batch = query.shape[0]
-        outputs["chunk_refined_query"] = torch.stack(chunk_refined, dim=1)
-        outputs["chunk_bounds"] = torch.stack(chunk_bounds)[None].expand(batch, -1, -1)
-        outputs["chunk_probabilities"] = torch.stack(chunk_probabilities, dim=1) if has_classifier else None
-        return outputs
-
-    def _encode(self, waveform, chunk):
-        """Eqs. (1)-(2) on one chunk: mixture features X and shared features Z."""
-        mixture_features = self.model.encode(waveform[:, chunk.start : chunk.end])
-        return mixture_features, self.model.extract_shared_features(mixture_features)
-
-    def _classify(self, shared_features, chunk, lengths):
-        """Eq. (6) frame probabilities of one chunk `(batch, frames, classes)` and the 0/1 weights
-        of the frames this chunk owns and that hold real audio (a frame counts when its first
-        sample does, as in `QrtseModel.frame_mask`)."""
-        config = self.model.config
-        hop, edge = config.hop_samples, config.window_samples - config.hop_samples
-        num_frames = shared_features.shape[-1]
-        frame_starts = chunk.start + torch.arange(num_frames, device=lengths.device) * hop - edge
-        valid = frame_starts[None] < lengths[:, None]
-        frames = torch.zeros(
-            shared_features.shape[0],
-            num_frames,
-            config.num_labels,
-            dtype=shared_features.dtype,
-            device=shared_features.device,
-        )
-        # Items with no audio in this chunk (batch padding) are skipped: the GRU needs a frame.
-        rows = valid.any(dim=1)
-        if bool(rows.any()):
-            frames[rows] = self.model.classify(shared_features[rows], valid[rows])[1]
-        owned = torch.zeros_like(valid)
-        owned[:, slice(*owned_frames(chunk, num_frames, hop))] = True
-        return frames, valid & owned
-
-    def _refine(self, query, probabilities, model_inputs, threshold, refine):
-        """Eq. (7): keep query class i where p_i >= theta; items with oracle classes use them."""
-        if not refine:
-            return query
-        oracle_refined = query * model_inputs["oracle_presence"].to(query.dtype)[:, None]
-        # Without a classifier, only items with oracle classes can be refined.
-        estimated = query if probabilities is None else query * (probabilities >= threshold).to(query.dtype)[:, None]
-        return torch.where(model_inputs["has_oracle"][:, None, None], oracle_refined, estimated)
-
-    def _add_extraction(self, extracted, features, refined, chunk, crossfade):
-        """Eqs. (3)-(5) on one chunk, weighted by its crossfade window and added to the output."""
-        mixture_features, shared_features = features
-        # Classification was done separately (per file or per chunk), hence no probabilities here;
-        # padding is masked once over the whole output.
-        analysis = QrtseAnalysis(mixture_features, shared_features, None, None, chunk.end - chunk.start)
-        output = self.model.extract(analysis, refined)
-        weights = crossfade_weights(chunk, crossfade).to(output.device)
-        extracted[..., chunk.start : chunk.end] += output.float() * weights
-
-    def _model_outputs(self, model_inputs, extracted, refined, clip_probabilities, frame_outputs, return_probabilities):
-        # Zero the padding (batches, inputs shorter than a window); the first key must be batched.
-        extracted = extracted * model_inputs["attention_mask"][:, None].to(extracted.dtype)
+        # A dict whose first value is batched, as the base class's unbatching expects.
         return {
-            "extracted_values": extracted,
-            "refined_query": refined,
-            "clip_probabilities": clip_probabilities,
-            "frame_probabilities": torch.cat(frame_outputs, dim=1) if return_probabilities and frame_outputs else None,
+            **vars(output),
             "lengths": model_inputs["attention_mask"].sum(-1),
-            "query": model_inputs["query"],
-            "several_queries": model_inputs["several_queries"],
-            "input_sampling_rate": model_inputs["input_sampling_rate"],
-            "chunk_refined_query": None,
-            "chunk_bounds": None,
-            "chunk_probabilities": None,
+            **{key: model_inputs[key] for key in ("input_values", "query", "several_queries", "input_sampling_rate")},
         }
 
-    # --- postprocess: plain Python / numpy ---
+    # --- postprocess: plain Python / numpy (pipeline_outputs_qrtse) ---
 
-    def postprocess(self, model_outputs, return_probabilities=False, output_sampling_rate=None):
+    def postprocess(self, model_outputs, return_probabilities=False, return_residual=False, output_sampling_rate=None):
         config = self.model.config
-        id2label = config.id2label
-        length = int(model_outputs["lengths"][0])
-        model_rate = config.sampling_rate
-        if output_sampling_rate == "input":
-            output_sampling_rate = int(model_outputs["input_sampling_rate"][0])
-        out_rate = output_sampling_rate or model_rate
-
-        clip = model_outputs["clip_probabilities"]
-        class_probabilities = None
-        if clip is not None:
-            values = clip[0].float().tolist()
-            order = sorted(range(len(values)), key=lambda index: -values[index])
-            class_probabilities = {id2label[index]: values[index] for index in order}
-        extra = {}
-        if return_probabilities and model_outputs["frame_probabilities"] is not None:
-            edge, hop = config.window_samples - config.hop_samples, config.hop_samples
-            num_frames = -(-(length + edge) // hop)  # frames whose first sample is real audio
-            extra["frame_probabilities"] = model_outputs["frame_probabilities"][0, :num_frames].float().numpy()
-            extra["frame_rate"] = config.frame_rate
-
-        results = []
-        queries = model_outputs["query"][0]
-        for k in range(queries.shape[0]):
-            if not queries[k].any():
-                continue  # a query set that only pads a batch of differently sized query lists
-            audio = model_outputs["extracted_values"][0, k, :length].float().numpy()
-            result = {
-                "audio": self._resample(audio, model_rate, out_rate),
-                "sampling_rate": int(out_rate),
-                "query": multi_hot_to_labels(queries[k], id2label),
-                "refined_query": multi_hot_to_labels(model_outputs["refined_query"][0, k], id2label),
-                "class_probabilities": class_probabilities,
-            }
-            if model_outputs["chunk_bounds"] is not None:
-                result["chunks"] = self._chunk_summaries(model_outputs, k, length, return_probabilities)
-            results.append({**result, **extra})
-        return results if bool(model_outputs["several_queries"][0]) else results[0]
-
-    def _chunk_summaries(self, model_outputs, k, length, return_probabilities):
-        config = self.model.config
-        summaries = []
-        for index, (start, end) in enumerate(model_outputs["chunk_bounds"][0].tolist()):
-            if start >= length:
-                break
-            summary = {
-                "start": start / config.sampling_rate,
-                "end": min(end, length) / config.sampling_rate,
-                "refined_query": multi_hot_to_labels(
-                    model_outputs["chunk_refined_query"][0, index, k], config.id2label
-                ),
-            }
-            if return_probabilities and model_outputs["chunk_probabilities"] is not None:
-                values = model_outputs["chunk_probabilities"][0, index].float().tolist()
-                summary["class_probabilities"] = {config.id2label[i]: p for i, p in enumerate(values)}
-            summaries.append(summary)
-        return summaries
-
-    @staticmethod
-    def _resample(audio: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
-        if rate == target_rate:
-            return audio.astype(np.float32)
-        try:
-            import soxr
-        except ImportError as error:  # pragma: no cover - soxr is a dependency of the package
-            raise ImportError("output_sampling_rate needs soxr: pip install soxr") from error
-        return soxr.resample(audio, rate, target_rate, quality="HQ").astype(np.float32)
+        return format_outputs(model_outputs, config, return_probabilities, return_residual, output_sampling_rate)

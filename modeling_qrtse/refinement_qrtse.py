@@ -2,6 +2,10 @@
 
 import torch
 
+# Oracle presence is 0/1: refining with it at any theta in (0, 1] keeps exactly the present
+# classes. 0.5 is the convention everywhere an oracle refines (model, pipeline, evaluation).
+ORACLE_THRESHOLD = 0.5
+
 
 def refine_query(query: torch.Tensor, presence: torch.Tensor, threshold: float) -> torch.Tensor:
     """Eq. (7): keep query class i only where the presence probability p_i >= theta.
@@ -14,6 +18,25 @@ def refine_query(query: torch.Tensor, presence: torch.Tensor, threshold: float) 
     if query.dim() == 3:
         keep = keep.unsqueeze(1)
     return query * keep
+
+
+def refine_items(
+    query: torch.Tensor,
+    probabilities: torch.Tensor | None,
+    threshold: float,
+    oracle_presence: torch.Tensor | None = None,
+    has_oracle: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Eq. (7) per item of a batch: items with `has_oracle` `(batch,)` refine with their
+    `oracle_presence` `(batch, classes)`, the others with the classifier's `probabilities`
+    `(batch, classes)` at `threshold`. Without probabilities (a model without classifier) items
+    without an oracle keep their query as given."""
+    estimated = query if probabilities is None else refine_query(query, probabilities, threshold)
+    if oracle_presence is None or has_oracle is None:
+        return estimated
+    oracle_refined = refine_query(query, oracle_presence.to(query.dtype), ORACLE_THRESHOLD)
+    chooser = has_oracle.reshape(-1, *([1] * (query.dim() - 1)))
+    return torch.where(chooser, oracle_refined, estimated)
 
 
 def check_waveform(input_values: torch.Tensor, min_samples: int, name: str = "input_values") -> None:

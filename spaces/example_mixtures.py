@@ -1,6 +1,6 @@
 """Example mixtures for the Space, written to a folder at start-up (no audio is committed).
 
-The first example is the package's (`modeling_qrtse.examples`: General MIDI renders and CC0
+The first example is the package's (`qrtse.training.example_mixture`: General MIDI renders and CC0
 recordings from the built-in corpus, rendered at run time) when the package is installed. The
 others are synthesised here from sine partials and noise, so they are this project's own work
 (CC0) and work on a Space that has only the model: a telephone ring (US cadence, 440 + 480 Hz)
@@ -102,7 +102,7 @@ def synthetic_examples(folder: Path, labels: set, seed: int = 0) -> list:
 def package_example(folder: Path, labels: set):
     """The package's example mixture (trumpet, cat and typing; no dog), or None without the package."""
     try:
-        from modeling_qrtse.examples import example_mixture
+        from qrtse.training.example_mixture import example_mixture
     except ImportError:
         return None
     try:

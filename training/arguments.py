@@ -37,6 +37,13 @@ class DataArguments:
             "CPU run hit within 250 steps."
         },
     )
+    augment_probability: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of training mixtures given real-world augmentation (EQ, room, band limit; "
+            "training.augmentation). 0 (the paper): none."
+        },
+    )
     validation_mixtures: int = field(default=200, metadata={"help": "Validation mixtures scored per evaluation."})
     num_workers: int = field(default=0, metadata={"help": "DataLoader workers for dynamic mixing."})
 

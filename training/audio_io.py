@@ -13,16 +13,13 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from modeling_qrtse.audio_inputs_qrtse import decode_bytes, read_file
+
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 PCM16_SCALE = 32768.0
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg")
-
-
-def to_mono(audio: np.ndarray) -> np.ndarray:
-    """Average the channels of a `(time, channels)` array; 1-D input is returned as is."""
-    return audio.mean(axis=1) if audio.ndim == 2 else audio
 
 
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -41,13 +38,15 @@ def read_clip(path, sample_rate: int = SAMPLE_RATE, name=None) -> np.ndarray | N
     labelled with a class it does not contain.
     """
     name = name if name is not None else path
-    source = io.BytesIO(path) if isinstance(path, (bytes, bytearray)) else str(path)
     try:
-        audio, orig_sr = sf.read(source, dtype="float32", always_2d=False)
-    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as error:
+        if isinstance(path, (bytes, bytearray)):
+            audio, orig_sr = decode_bytes(path, name=str(name))
+        else:
+            audio, orig_sr = read_file(path)
+    except (FileNotFoundError, ValueError) as error:
         logger.warning("Skipping unreadable clip %s: %s", name, error)
         return None
-    return check_clip(resample(to_mono(audio), orig_sr, sample_rate).astype(np.float32), name)
+    return check_clip(resample(audio, orig_sr, sample_rate).astype(np.float32), name)
 
 
 def check_clip(audio: np.ndarray, name) -> np.ndarray | None:

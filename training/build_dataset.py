@@ -1,16 +1,16 @@
 """Build clip pools and frozen validation/test mixtures (paper Section 4.1).
 
-    python -m training.build_dataset --source builtin --output data/builtin
-    python -m training.build_dataset --source real --output data/real            # Debian real recordings
-    python -m training.build_dataset --source builtin-real --output data/builtin-real
-    python -m training.build_dataset --source fsd-tau --fsd-root FSD --tau-root TAU --output data/fsd-tau
-    python -m training.build_dataset --source folder --foreground-root my_sounds --background-root my_noise \\
+    python -m qrtse.training.build_dataset --source builtin --output data/builtin
+    python -m qrtse.training.build_dataset --source real --output data/real            # Debian real recordings
+    python -m qrtse.training.build_dataset --source builtin-real --output data/builtin-real
+    python -m qrtse.training.build_dataset --source fsd-tau --fsd-root FSD --tau-root TAU --output data/fsd-tau
+    python -m qrtse.training.build_dataset --source folder --foreground-root my_sounds --background-root my_noise \\
         --output data/mine
 
 Writes `<output>/clips` (clip pools; the train pool feeds dynamic mixing), `<output>/mixtures`
 (save_to_disk) and `<output>/data/*.parquet` (frozen splits), `<output>/README.md` (dataset
 card) and `<output>/build_info.json`. Arguments can also come from a JSON file
-(`python -m training.build_dataset args.json`).
+(`python -m qrtse.training.build_dataset args.json`).
 """
 
 import json

@@ -4,7 +4,8 @@
 from functools import lru_cache
 
 import numpy as np
-from torch.utils.data import DataLoader, Dataset, SequentialSampler
+from accelerate import skip_first_batches
+from torch.utils.data import DataLoader, Dataset
 
 from .dynamic_dataset import DynamicMixtureDataset
 from .frozen_split import class_names_of, decode_mixture, load_frozen_split
@@ -36,18 +37,6 @@ class EpochMixtures(Dataset):
         return self.mixer.example(np.random.default_rng([*self.key, index]))
 
 
-class _From(SequentialSampler):
-    def __init__(self, data_source, start: int):
-        super().__init__(data_source)
-        self.start = start
-
-    def __iter__(self):
-        return iter(range(self.start, len(self.data_source)))
-
-    def __len__(self) -> int:
-        return len(self.data_source) - self.start
-
-
 def training_batches(data_args, train_args, epoch: int, accelerator, skip: int = 0) -> DataLoader:
     """This process's batches of `epoch`, after the first `skip` (already trained on).
 
@@ -61,13 +50,11 @@ def training_batches(data_args, train_args, epoch: int, accelerator, skip: int =
         epoch,
         accelerator.process_index,
     )
-    return DataLoader(
-        epoch_mixtures,
-        batch_size=train_args.batch_size,
-        sampler=_From(epoch_mixtures, skip * train_args.batch_size),
-        num_workers=data_args.num_workers,
-        drop_last=True,
+    loader = DataLoader(
+        epoch_mixtures, batch_size=train_args.batch_size, num_workers=data_args.num_workers, drop_last=True
     )
+    # Skips at the batch-sampler level: the skipped mixtures are never rendered.
+    return skip_first_batches(loader, skip) if skip else loader
 
 
 def frozen_examples(data_dir: str, split: str, limit=None):

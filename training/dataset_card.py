@@ -69,7 +69,7 @@ grid and the mixture is their sum. The class names are stored in the features
 (`dataset.features["stem_labels"].feature.names`).
 
 ```python
-from training.frozen_split import load_frozen_split, decode_mixture
+from qrtse.training.frozen_split import load_frozen_split, decode_mixture
 test = load_frozen_split("{output}", "test")   # or datasets.load_dataset("parquet", ...)
 row = decode_mixture(test[0])                   # numpy: mixture, stems, background, stem_labels, presence
 ```

@@ -61,7 +61,7 @@ class DynamicMixtureDataset(IterableDataset):
 
     @classmethod
     def from_build(cls, data_dir, split: str = "train", preload: bool = False, **kwargs) -> "DynamicMixtureDataset":
-        """From the output folder of `python -m training.build_dataset` (reads `<data_dir>/clips`)."""
+        """From the output folder of `python -m qrtse.training.build_dataset` (reads `<data_dir>/clips`)."""
         foreground, background, class_names = load_clip_pools(Path(data_dir) / "clips", split, preload=preload)
         dataset = cls(foreground, background, num_classes=len(class_names), **kwargs)
         dataset.class_names = class_names

@@ -1,6 +1,6 @@
 """One command for the paper's Table 1 and Fig. 3 on a frozen split.
 
-    python -m training.evaluate --model proposed=runs/small-proposed/best \
+    python -m qrtse.training.evaluate --model proposed=runs/small-proposed/best \
         --model baseline1=runs/small-baseline1/best --model baseline2=runs/small-baseline2/best \
         --data-dir data/builtin --split test --output-dir results/builtin
 

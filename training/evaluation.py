@@ -23,6 +23,7 @@ import torch
 
 from modeling_qrtse.refinement_qrtse import refine_query
 
+from . import metrics
 from .metrics import macro_f1, mixture_attenuation, snr, snr_improvement
 from .queries import make_query, target_from_stems
 
@@ -114,14 +115,11 @@ def class_aware_sdri(scores, kept, queried, presence, conditions, settings) -> d
     for condition in conditions:
         if condition.n_active != 1:
             continue
-        query = queried[condition.name] > 0
-        present = query & (presence > 0)
+        present = np.flatnonzero((queried[condition.name] > 0) & (presence > 0)).tolist()
         for setting in settings:
-            chosen = kept[(condition.name, setting)] > 0
-            union = int((present | chosen).sum())
-            hit = bool((present & chosen).any())
-            value = scores[("1:0", setting)] if hit else 0.0
-            out[(condition.name, setting)] = value / union if union else 0.0
+            detected = np.flatnonzero(kept[(condition.name, setting)] > 0).tolist()
+            sdri = dict.fromkeys(present, scores[("1:0", setting)])  # the one active class's extraction
+            out[(condition.name, setting)] = metrics.class_aware_sdri(sdri, present, detected)
     return out
 
 

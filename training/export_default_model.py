@@ -1,6 +1,6 @@
 """Copy a trained Proposed checkpoint into the package as its embedded default model.
 
-    python -m training.export_default_model runs/small-proposed/best \
+    python -m qrtse.training.export_default_model runs/small-proposed/best \
         --results results/builtin-validation/results.json results/builtin-test/results.json
 
 The folder `modeling_qrtse/default_model/` then holds the weights (safetensors), config,

@@ -24,6 +24,16 @@ def mixture_attenuation(estimate: torch.Tensor, mixture: torch.Tensor) -> torch.
     return (10 * torch.log10(ratio.clamp_min(1e-20))).clamp_min(A_MIX_FLOOR_DB)
 
 
+def class_aware_sdri(sdri: dict, present, detected) -> float:
+    """CA-SDRi of one mixture (DCASE 2025 Task 4): the SDRi of every class both present and
+    detected (kept), summed over them and divided by the size of the union of the present and
+    the detected classes, so that a missed target and a kept absent class both count as 0.
+    `sdri` maps each present class to the SDRi of its extraction; 0 when both sets are empty."""
+    present, detected = set(present), set(detected)
+    union = present | detected
+    return sum(float(sdri[label]) for label in present & detected) / len(union) if union else 0.0
+
+
 def macro_f1(predictions: torch.Tensor, labels: torch.Tensor) -> float:
     """Mean over classes of the F1 score of binary `predictions` against `labels`, both
     `(items, classes)`. Classes never present nor predicted are left out of the mean."""

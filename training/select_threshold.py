@@ -1,9 +1,9 @@
 """Choose the refinement threshold theta on the validation split (never on test) and store it
 as the model's default (`config.refinement_threshold`).
 
-    python -m training.evaluate --model proposed=runs/small-proposed/best --split validation \
+    python -m qrtse.training.evaluate --model proposed=runs/small-proposed/best --split validation \
         --data-dir data/builtin --output-dir results/validation
-    python -m training.select_threshold results/validation/results.json --system proposed \
+    python -m qrtse.training.select_threshold results/validation/results.json --system proposed \
         --model runs/small-proposed/best
 
 Criterion (`--criterion`): the theta with the highest mean CA-SDRi (default) or SNRi over FMQ

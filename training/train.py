@@ -1,7 +1,7 @@
 """Train one of the paper's three systems (Section 4.1) with Accelerate.
 
-    python -m training.train training/configs/small-cpu.json [--max_steps 100 ...]
-    accelerate launch --multi_gpu --num_processes 2 ... -m training.train CONFIG.json   # see README
+    python -m qrtse.training.train training/configs/small-cpu.json [--max_steps 100 ...]
+    accelerate launch --multi_gpu --num_processes 2 ... -m qrtse.training.train CONFIG.json   # see README
 
 Arguments are the dataclasses in `training.arguments`, from a JSON file and/or the command
 line (the command line wins). A run resumes from the newest checkpoint in its output folder.
@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from accelerate import Accelerator, DistributedDataParallelKwargs
 from accelerate.utils import set_seed
@@ -21,6 +22,7 @@ from modeling_qrtse import QrtseConfig, QrtseModel
 from modeling_qrtse.label_space_qrtse import with_labels
 
 from .arguments import DataArguments, ModelArguments, TrainArguments
+from .augmentation import AugmentationConfig, augment_batch
 from .checkpoints import TrainingProgress, latest_checkpoint, save_checkpoint
 from .cpu_runtime import retain_freed_memory
 from .data_loading import class_names, training_batches
@@ -97,12 +99,22 @@ def inactive_share(data_args, system, steps_per_epoch: int, step: int) -> float:
 
 
 def prepare_batch(
-    raw_batch: dict, num_labels: int, seed: int, step: int, process: int, segment: int, inactive_fraction: float, device
+    raw_batch: dict,
+    num_labels: int,
+    seed: int,
+    step: int,
+    process: int,
+    segment: int,
+    inactive_fraction: float,
+    device,
+    augmentation: AugmentationConfig | None = None,
 ) -> dict:
-    """Crop to `segment` samples and draw queries with a generator seeded by (seed, step,
-    process), so a resumed run draws exactly what the uninterrupted run drew."""
+    """Crop to `segment` samples, augment (if asked) and draw queries with generators seeded by
+    (seed, step, process), so a resumed run draws exactly what the uninterrupted run drew."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + step * 97 + process)
     batch = random_crop(raw_batch, segment, generator)
+    if augmentation is not None:
+        batch = augment_batch(batch, np.random.default_rng([seed, step, process]), augmentation)
     batch.update(build_training_batch(batch, num_labels, generator, inactive_fraction))
     return {key: value.to(device) for key, value in batch.items() if torch.is_tensor(value)}
 
@@ -160,6 +172,9 @@ def main(argv=None) -> dict:
     last_step = min(total_steps, train_args.max_steps or total_steps)
     segment = round(data_args.segment_seconds * accelerator.unwrap_model(model).config.sampling_rate)
     num_labels = len(labels)
+    augmentation = (
+        AugmentationConfig(probability=data_args.augment_probability) if data_args.augment_probability else None
+    )
     bar = tqdm(total=last_step, initial=progress.step, disable=not accelerator.is_local_main_process, desc="train")
     while progress.step < last_step:
         epoch, done_in_epoch = divmod(progress.step, train_args.steps_per_epoch)
@@ -174,6 +189,7 @@ def main(argv=None) -> dict:
                 segment,
                 inactive_share(data_args, system, train_args.steps_per_epoch, progress.step),
                 accelerator.device,
+                augmentation,
             )
             logs = train_step(model, batch, optimizer, scheduler, accelerator, train_args.max_grad_norm)
             progress.step += 1

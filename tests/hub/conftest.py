@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 from hub_helpers import fake_results
+from local_hub import LocalHub
 
-from hub.local_hub import LocalHub
 from modeling_qrtse import QrtseConfig, QrtseFeatureExtractor, QrtseModel
 
 
@@ -37,7 +37,7 @@ def tiny_build(tmp_path_factory):
     sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
     from tiny_build import write_tiny_build
 
-    from training.build_dataset import BuildArguments, MixingArguments, SourceArguments, build
+    from qrtse.training.build_dataset import BuildArguments, MixingArguments, SourceArguments, build
 
     root = tmp_path_factory.mktemp("tiny_build")
     write_tiny_build(root, num_validation=1, num_test=1)  # writes the clip folders fg/ and bg/

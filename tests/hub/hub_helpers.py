@@ -23,7 +23,7 @@ def hub_environment(hub, home: Path) -> dict:
 
 
 def fake_results(model_dir, data_dir="data/builtin") -> dict:
-    """A results.json as `python -m training.evaluate` writes it, with distinct made-up scores:
+    """A results.json as `python -m qrtse.training.evaluate` writes it, with distinct made-up scores:
     SNRi 10 + condition index + theta, A_mix -20 - 100 theta."""
     scores = {}
     for index, condition in enumerate(TABLE_AND_SWEEP):

@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
-
-from hub.local_hub import upload_mode
-from hub.local_hub_views import card_metadata, resolve_range
+from local_hub_handler import upload_mode
+from local_hub_views import card_metadata, resolve_range
 
 
 @pytest.fixture

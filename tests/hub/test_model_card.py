@@ -4,8 +4,8 @@ import pytest
 from hub_helpers import fake_results
 from huggingface_hub import ModelCard
 
-from hub.model_card import model_card, select_system, usage_snippet
 from modeling_qrtse import QrtseConfig
+from qrtse.hub.model_card import model_card, select_system, usage_snippet
 
 
 @pytest.fixture

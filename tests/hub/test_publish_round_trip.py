@@ -77,7 +77,7 @@ def test_publish_then_load_without_the_package(local_hub, tiny_checkpoint, tiny_
     # The three publishing commands' entry points, in one process to pay torch's import once.
     commands = [
         [
-            "hub.push_model",
+            "qrtse.hub.push_model",
             [
                 "--model",
                 str(tiny_checkpoint / "best"),
@@ -90,10 +90,10 @@ def test_publish_then_load_without_the_package(local_hub, tiny_checkpoint, tiny_
             ],
         ],
         # A folder build: the builder cannot know the clips' licence, the publisher vouches for them...
-        ["hub.push_dataset", ["--build", str(tiny_build), "--repo-id", "user/qrtse-mixtures", "--include-audio"]],
+        ["qrtse.hub.push_dataset", ["--build", str(tiny_build), "--repo-id", "user/qrtse-mixtures", "--include-audio"]],
         # ... or does not, and only the recipes are published.
-        ["hub.push_dataset", ["--build", str(tiny_build), "--repo-id", "user/qrtse-recipes", "--splits", "test"]],
-        ["hub.push_space", ["--repo-id", "user/qrtse-demo", "--model-repo-id", "user/qrtse-tiny"]],
+        ["qrtse.hub.push_dataset", ["--build", str(tiny_build), "--repo-id", "user/qrtse-recipes", "--splits", "test"]],
+        ["qrtse.hub.push_space", ["--repo-id", "user/qrtse-demo", "--model-repo-id", "user/qrtse-tiny"]],
     ]
     script = "import importlib\n" + "".join(
         f"importlib.import_module({module!r}).main({argv!r})\n" for module, argv in commands

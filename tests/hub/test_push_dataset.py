@@ -5,9 +5,9 @@ import json
 import pytest
 from huggingface_hub import DatasetCard
 
-from hub.dataset_card_publish import published_card
-from hub.push_dataset import publishes_audio
-from training.dataset_card import RECIPES_ONLY_WARNING
+from qrtse.hub.dataset_card_publish import published_card
+from qrtse.hub.push_dataset import publishes_audio
+from qrtse.training.dataset_card import RECIPES_ONLY_WARNING
 
 BUILD_CARD = f"""---
 license: other

@@ -15,7 +15,7 @@ from pipeline_helpers import noise
 
 from modeling_qrtse import cli, default_checkpoint
 from modeling_qrtse.default_checkpoint import default_model_available
-from modeling_qrtse.examples import example_classes, example_mixture
+from qrtse.training.example_mixture import example_classes, example_mixture
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_COMMAND = "qrtse extract --example --query Trumpet Bark -o outputs/extracted.wav --overwrite"
@@ -161,8 +161,8 @@ def test_several_targets_are_numbered(capsys, mixture_file, tiny_pipeline_folder
         (["MIX", "-q", "dog"], "Unknown class 'dog'. Did you mean 'Bark'?"),
         (["MIX", "-q", "Bark", "--threshold", "2"], "threshold"),
         (["missing.wav", "-q", "Bark"], "not found: missing.wav"),
-        (["-q", "Bark"], "either a MIXTURE file or --example"),
-        (["MIX", "--example", "-q", "Bark"], "either a MIXTURE file or --example"),
+        (["-q", "Bark"], "either MIXTURE files or --example"),
+        (["MIX", "--example", "-q", "Bark"], "either MIXTURE files or --example"),
     ],
 )
 def test_errors_exit_2_with_a_message(capsys, mixture_file, tiny_pipeline_folder, tmp_path, argv, message):
@@ -254,7 +254,7 @@ def test_an_interrupted_write_leaves_no_partial_file(capsys, monkeypatch, mixtur
 
 
 def test_missing_extras_for_the_example_are_one_line(capsys, monkeypatch, tiny_pipeline_folder, tmp_path):
-    monkeypatch.setitem(sys.modules, "modeling_qrtse.examples", None)  # import now raises ImportError
+    monkeypatch.setitem(sys.modules, "qrtse.training.example_mixture", None)  # import now raises ImportError
     code, _, stderr = run(
         capsys, "extract", "--example", "-q", "Bark", "--model", tiny_pipeline_folder, "-o", tmp_path / "o.wav"
     )

@@ -8,7 +8,7 @@ import pytest
 from pipeline_helpers import noise, wav_bytes
 
 from modeling_qrtse.chunking_qrtse import context_samples
-from modeling_qrtse.pipeline_qrtse import CROSSFADE_S
+from modeling_qrtse.long_form_qrtse import CROSSFADE_S
 
 QUERY = ["Trumpet", "Bark"]
 

@@ -10,7 +10,7 @@ from pipeline_helpers import make_pipeline, noise
 from modeling_qrtse import QrtseConfig
 from modeling_qrtse.chunking_qrtse import StreamingPooling, context_samples, crossfade_weights, plan_chunks
 from modeling_qrtse.classifier_qrtse import pool_frames
-from modeling_qrtse.pipeline_qrtse import CROSSFADE_S
+from modeling_qrtse.long_form_qrtse import CROSSFADE_S
 
 RATE = 16000
 QUERY = ["Trumpet", "Bark"]

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def browser():
     if not shutil.which("chromium"):
-        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run installs it)")
+        pytest.fail("Chromium is missing: apt-get install -y chromium (`make test` installs it)")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from training.audio_io import quantize_pcm16
-from training.build_dataset import build, toy_builtin_arguments
-from training.clip_pool import InMemoryClipPool
+from qrtse.training.audio_io import quantize_pcm16
+from qrtse.training.build_dataset import build, toy_builtin_arguments
+from qrtse.training.clip_pool import InMemoryClipPool
 
 FAKE_FSD_CLASSES = ("Bark", "Cello", "Flute", "Hi-hat", "Meow", "Trumpet")
 FAKE_TAU_LOCATIONS = ("barcelona-0", "helsinki-1", "lisbon-2", "london-3", "milan-4")

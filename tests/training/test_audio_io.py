@@ -3,7 +3,7 @@ import logging
 import numpy as np
 import soundfile as sf
 
-from training.audio_io import decode_audio, decode_pcm16, encode_flac, quantize_pcm16, read_clip
+from qrtse.training.audio_io import decode_audio, decode_pcm16, encode_flac, quantize_pcm16, read_clip
 
 
 def test_flac_round_trip_is_exact_multichannel():

@@ -1,6 +1,6 @@
 import pytest
 
-from training.benchmarks import mixing_speed
+from qrtse.training.benchmarks import mixing_speed
 
 
 @pytest.mark.slow

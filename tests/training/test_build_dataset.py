@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.build_dataset import build, main
+from qrtse.training.build_dataset import build, main
 
 
 def _digests(folder: Path, parts=("clips", "mixtures", "data")) -> dict:
@@ -55,7 +55,7 @@ def test_command_line(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "training.build_dataset",
+        "qrtse.training.build_dataset",
         "--source",
         "builtin",
         "--output",

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from training.dynamic_dataset import DynamicMixtureDataset
+from qrtse.training.dynamic_dataset import DynamicMixtureDataset
 
 
 def _mixture_key(example):

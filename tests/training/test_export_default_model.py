@@ -1,7 +1,7 @@
 import json
 
 from modeling_qrtse import QrtseConfig, QrtseModel
-from training.export_default_model import main
+from qrtse.training.export_default_model import main
 
 
 def test_export_writes_a_loadable_package_model(tmp_path):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from training.clip_dataset import load_clip_pools
-from training.frozen_split import (
+from qrtse.training.clip_dataset import load_clip_pools
+from qrtse.training.frozen_split import (
     class_names_of,
     decode_mixture,
     iter_mixture_examples,
@@ -12,7 +12,7 @@ from training.frozen_split import (
     recipes_only,
     save_frozen_splits,
 )
-from training.mixing import measure_event_snrs
+from qrtse.training.mixing import measure_event_snrs
 
 
 @pytest.fixture(scope="module")

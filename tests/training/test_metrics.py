@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from training.metrics import A_MIX_FLOOR_DB, macro_f1, mixture_attenuation, snr, snr_improvement
+from qrtse.training.metrics import A_MIX_FLOOR_DB, macro_f1, mixture_attenuation, snr, snr_improvement
 
 
 def test_snr_by_hand():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from training.clip_pool import InMemoryClipPool
-from training.mixing import MixingConfig, draw_recipe, measure_event_snrs, mix, presence_vector, render_recipe
+from qrtse.training.clip_pool import InMemoryClipPool
+from qrtse.training.mixing import MixingConfig, draw_recipe, measure_event_snrs, mix, presence_vector, render_recipe
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from training.evaluation import SWEEP_CONDITIONS
-from training.select_threshold import choose_threshold, main
+from qrtse.training.evaluation import SWEEP_CONDITIONS
+from qrtse.training.select_threshold import choose_threshold, main
 
 
 def results_with(means: dict, split="validation") -> dict:

@@ -5,12 +5,12 @@ import pytest
 from datasets import DatasetDict
 
 from modeling_qrtse.configuration_qrtse import FSD_KAGGLE_2018_LABELS
-from training.clip_pool import BACKGROUND, FOREGROUND
-from training.sources.builtin import BuiltinSource
-from training.sources.builtin.backgrounds import crowd_babble
-from training.sources.builtin.gm_classes import GM_CLASSES
-from training.sources.builtin.phrases import draw_phrase
-from training.sources.builtin.recordings import RecordedClasses
+from qrtse.training.clip_pool import BACKGROUND, FOREGROUND
+from qrtse.training.sources.builtin import BuiltinSource
+from qrtse.training.sources.builtin.backgrounds import crowd_babble
+from qrtse.training.sources.builtin.gm_classes import GM_CLASSES
+from qrtse.training.sources.builtin.phrases import draw_phrase
+from qrtse.training.sources.builtin.recordings import RecordedClasses
 
 BUILTIN_CLASSES = (
     "Acoustic_guitar",

@@ -6,9 +6,9 @@ import pytest
 import soundfile as sf
 from datasets import Audio, ClassLabel, Dataset
 
-from training.clip_dataset import build_clip_dataset
-from training.clip_pool import BACKGROUND, FOREGROUND
-from training.sources.folder import HuggingFaceDatasetSource, LabelledFolderSource
+from qrtse.training.clip_dataset import build_clip_dataset
+from qrtse.training.clip_pool import BACKGROUND, FOREGROUND
+from qrtse.training.sources.folder import HuggingFaceDatasetSource, LabelledFolderSource
 
 
 def _tone(frequency, seconds=1.0, sample_rate=22050):

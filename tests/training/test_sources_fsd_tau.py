@@ -6,11 +6,11 @@ import pytest
 from datasets import DatasetDict
 
 from modeling_qrtse.configuration_qrtse import FSD_KAGGLE_2018_LABELS
-from training.build_dataset import BuildArguments, MixingArguments, SourceArguments, build
-from training.clip_dataset import build_clip_dataset, load_clip_pools
-from training.clip_pool import BACKGROUND, FOREGROUND
-from training.frozen_split import class_names_of, decode_mixture, load_frozen_split, rebuild_mixture, recipes_only
-from training.sources.fsd_tau import FSD_TRAIN_CSV, FsdTauSource
+from qrtse.training.build_dataset import BuildArguments, MixingArguments, SourceArguments, build
+from qrtse.training.clip_dataset import build_clip_dataset, load_clip_pools
+from qrtse.training.clip_pool import BACKGROUND, FOREGROUND
+from qrtse.training.frozen_split import class_names_of, decode_mixture, load_frozen_split, rebuild_mixture, recipes_only
+from qrtse.training.sources.fsd_tau import FSD_TRAIN_CSV, FsdTauSource
 
 
 def test_official_layouts_give_the_paper_splits(fake_fsd_tau, fake_fsd_classes):

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from training.clip_pool import BACKGROUND, FOREGROUND
-from training.sources.base import Clip, ClipSource
-from training.sources.mixed import RenderedAndRealSource
-from training.sources.real_recordings import RealRecordingsSource
-from training.sources.real_recordings.__main__ import main as summary_main
-from training.sources.real_recordings.duplicates import same_recording
-from training.sources.real_recordings.gus_patch import read_gus_patch
-from training.sources.real_recordings.manifest import load_manifest
-from training.sources.real_recordings.packages import COMPLETE_MARKER, RESERVED_PACKAGES, DebianCache
-from training.sources.real_recordings.source import split_units
+from qrtse.training.clip_pool import BACKGROUND, FOREGROUND
+from qrtse.training.sources.base import Clip, ClipSource
+from qrtse.training.sources.mixed import RenderedAndRealSource
+from qrtse.training.sources.real_recordings import RealRecordingsSource
+from qrtse.training.sources.real_recordings.__main__ import main as summary_main
+from qrtse.training.sources.real_recordings.duplicates import same_recording
+from qrtse.training.sources.real_recordings.gus_patch import read_gus_patch
+from qrtse.training.sources.real_recordings.manifest import load_manifest
+from qrtse.training.sources.real_recordings.packages import COMPLETE_MARKER, RESERVED_PACKAGES, DebianCache
+from qrtse.training.sources.real_recordings.source import split_units
 
 SR = 16000
 

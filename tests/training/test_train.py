@@ -14,9 +14,9 @@ import torch
 from tiny_build import write_tiny_build
 
 from modeling_qrtse import QrtseConfig, QrtseModel
-from training.arguments import DataArguments, ModelArguments
-from training.systems import get_system
-from training.train import build_model, inactive_share
+from qrtse.training.arguments import DataArguments, ModelArguments
+from qrtse.training.systems import get_system
+from qrtse.training.train import build_model, inactive_share
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "training" / "configs" / "tiny.json")
@@ -36,7 +36,7 @@ def train_command(build, output_dir, *extra):
     return [
         sys.executable,
         "-m",
-        "training.train",
+        "qrtse.training.train",
         TINY,
         "--data_dir",
         str(build),
@@ -61,7 +61,7 @@ def test_train_then_evaluate(build, tmp_path, system):
     evaluate = [
         sys.executable,
         "-m",
-        "training.evaluate",
+        "qrtse.training.evaluate",
         "--model",
         f"{system}={tmp_path / 'run' / 'final'}",
         "--data-dir",
@@ -140,7 +140,7 @@ def test_two_process_cpu_launch(build, tmp_path):
         "no",
         "--dynamo_backend",
         "no",
-        *train_command(build, tmp_path / "ddp")[1:],  # "-m training.train ..." without the interpreter
+        *train_command(build, tmp_path / "ddp")[1:],  # "-m qrtse.training.train ..." without the interpreter
     ]
     result = subprocess.run(
         command,
@@ -158,7 +158,7 @@ def test_two_process_cpu_launch(build, tmp_path):
 
 
 def test_merge_refuses_results_of_different_protocols(tmp_path):
-    from training.evaluate import merge_results
+    from qrtse.training.evaluate import merge_results
 
     base = {"split": "test", "data_dir": "d", "seed": 0, "thresholds": [0.0], "oracle": "oracle"}
     (tmp_path / "a.json").write_text(json.dumps({**base, "systems": {"a": {}}}))

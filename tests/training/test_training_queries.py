@@ -1,6 +1,6 @@
 import torch
 
-from training.training_queries import build_training_batch, random_crop
+from qrtse.training.training_queries import build_training_batch, random_crop
 
 
 def make_batch():

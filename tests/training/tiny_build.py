@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from training.clip_dataset import build_clip_dataset, load_clip_pools
-from training.frozen_split import iter_mixture_examples, save_frozen_splits
-from training.sources.folder import LabelledFolderSource
+from qrtse.training.clip_dataset import build_clip_dataset, load_clip_pools
+from qrtse.training.frozen_split import iter_mixture_examples, save_frozen_splits
+from qrtse.training.sources.folder import LabelledFolderSource
 
 LABELS = ("beep", "bell", "buzz", "chirp", "clap", "hum", "noise", "pulse", "sweep", "tick", "whistle")
 

@@ -1,7 +1,7 @@
 """How fast the mixture builder and dynamic mixing are, against what training consumes.
 
-    python -m training.benchmarks.mixing_speed                      # toy built-in corpus in a temp dir
-    python -m training.benchmarks.mixing_speed --data-dir data/builtin --mixtures 200
+    python -m qrtse.training.benchmarks.mixing_speed                      # toy built-in corpus in a temp dir
+    python -m qrtse.training.benchmarks.mixing_speed --data-dir data/builtin --mixtures 200
 
 Prints, all single-process (one core for the data side):
 
@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.audio_io import SAMPLE_RATE
-from training.clip_dataset import build_clip_dataset, load_clip_pools
-from training.dynamic_dataset import DynamicMixtureDataset
-from training.frozen_split import iter_mixture_examples, save_frozen_splits
-from training.mixing import MixingConfig
+from qrtse.training.audio_io import SAMPLE_RATE
+from qrtse.training.clip_dataset import build_clip_dataset, load_clip_pools
+from qrtse.training.dynamic_dataset import DynamicMixtureDataset
+from qrtse.training.frozen_split import iter_mixture_examples, save_frozen_splits
+from qrtse.training.mixing import MixingConfig
 
 
 class Timer:
@@ -42,7 +42,7 @@ class Timer:
 
 def render_toy_corpus(output: Path, clips_per_class: int, backgrounds: int) -> float:
     """Build a small built-in clip corpus; print and return its rendering speed (x real time)."""
-    from training.sources.builtin import BuiltinSource
+    from qrtse.training.sources.builtin import BuiltinSource
 
     source = BuiltinSource(
         clips_per_class={"train": clips_per_class, "validation": clips_per_class, "test": clips_per_class},

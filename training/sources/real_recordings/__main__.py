@@ -1,4 +1,4 @@
-"""`python -m training.sources.real_recordings --summary [--json PATH|-] [--cache DIR] [--no-fetch]`:
+"""`python -m qrtse.training.sources.real_recordings --summary [--json PATH|-] [--cache DIR] [--no-fetch]`:
 what the real-recordings corpus holds per class (fetching its Debian packages first if needed)."""
 
 import argparse
@@ -13,7 +13,7 @@ from .summary import format_summary, summarise
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m training.sources.real_recordings", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m qrtse.training.sources.real_recordings", description=__doc__)
     parser.add_argument(
         "--summary", action="store_true", help="print clips, seconds, files, packages and licences per class"
     )

@@ -1,5 +1,5 @@
 """What the real-recordings corpus holds, per class: clips per split, seconds, files, packages
-and licences (`python -m training.sources.real_recordings --summary [--json]`) and the dataset
+and licences (`python -m qrtse.training.sources.real_recordings --summary [--json]`) and the dataset
 card's section."""
 
 from collections import defaultdict

@@ -1,7 +1,8 @@
 """The example mixture of `qrtse extract --example` (`make demo`), rendered at run time.
 
-Package only: the pipeline never imports this module, and it is not shipped as remote code. The
-sounds come from the built-in corpus (`training.sources.builtin`: General MIDI renders with
+A recipe, not library code: the library's CLI finds it through the `qrtse.example_mixtures`
+entry point (pyproject.toml), so `modeling_qrtse` never imports the training package. The
+sounds come from the built-in corpus (`qrtse.training.sources.builtin`: General MIDI renders with
 tinysoundfont, CC0 animal recordings, real key presses), so nothing is downloaded and no
 rendered audio is committed.
 
@@ -32,7 +33,7 @@ def example_classes() -> list:
 
 def _builtin_source(seed: int):
     try:
-        from training.sources.builtin import BuiltinSource
+        from .sources.builtin import BuiltinSource
     except ImportError as error:
         raise ValueError(
             "--example needs the built-in corpus (the training package with tinysoundfont, keebsound "

@@ -1,4 +1,4 @@
-"""Repository storage behind `hub.local_hub`: git-like commits of file snapshots, blobs on disk.
+"""Repository storage behind `local_hub`: git-like commits of file snapshots, blobs on disk.
 
 A repository is a list of commits on one branch (`main`). A commit maps every path to a
 `FileEntry` (size, git blob id, sha256, LFS or not), so any revision can be served and files

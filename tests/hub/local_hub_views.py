@@ -1,9 +1,9 @@
-"""JSON views of `hub.local_hub_store` objects in the shapes huggingface_hub parses
+"""JSON views of `local_hub_store` objects in the shapes huggingface_hub parses
 (`ModelInfo` / `DatasetInfo`, `RepoFile` / `RepoFolder`), and HTTP byte ranges."""
 
 import hashlib
 
-from .local_hub_store import Commit, HubError, Repo
+from local_hub_store import Commit, HubError, Repo
 
 LFS_POINTER_SIZE = 134  # bytes of a git-lfs pointer file; reported, never used for data
 

@@ -1,0 +1,89 @@
+"""The pipeline's outputs: engine tensors to plain Python / numpy (`TargetSoundExtractionPipeline.postprocess`).
+
+Shipped as remote code next to the model: flat sibling imports and numpy only.
+"""
+
+import numpy as np
+
+from .query_qrtse import multi_hot_to_labels
+
+
+def check_output_sampling_rate(output_sampling_rate) -> None:
+    """Raise `ValueError` unless it is None, "input" or a positive int."""
+    if output_sampling_rate is None or output_sampling_rate == "input":
+        return
+    if not (isinstance(output_sampling_rate, int) and output_sampling_rate > 0):
+        raise ValueError(f"output_sampling_rate must be None, 'input' or a positive int, got {output_sampling_rate!r}")
+
+
+def format_outputs(model_outputs, config, return_probabilities=False, return_residual=False, output_sampling_rate=None):
+    """One input's engine outputs (batch of one) as the pipeline returns them: a dict per query
+    set (a list when several were asked for) of numpy audio and plain Python values."""
+    id2label = config.id2label
+    length = int(model_outputs["lengths"][0])
+    model_rate = config.sampling_rate
+    if output_sampling_rate == "input":
+        output_sampling_rate = int(model_outputs["input_sampling_rate"][0])
+    out_rate = output_sampling_rate or model_rate
+
+    clip = model_outputs["clip_probabilities"]
+    class_probabilities = None
+    if clip is not None:
+        values = clip[0].float().tolist()
+        order = sorted(range(len(values)), key=lambda index: -values[index])
+        class_probabilities = {id2label[index]: values[index] for index in order}
+    extra = {}
+    if return_probabilities and model_outputs["frame_probabilities"] is not None:
+        num_frames = config.num_frames_of(length)  # frames whose first sample is real audio
+        extra["frame_probabilities"] = model_outputs["frame_probabilities"][0, :num_frames].float().numpy()
+        extra["frame_rate"] = config.frame_rate
+
+    results = []
+    queries = model_outputs["query"][0]
+    for k in range(queries.shape[0]):
+        if not queries[k].any():
+            continue  # a query set that only pads a batch of differently sized query lists
+        audio = model_outputs["extracted_values"][0, k, :length].float().numpy()
+        result = {
+            "audio": resample_output(audio, model_rate, out_rate),
+            "sampling_rate": int(out_rate),
+            "query": multi_hot_to_labels(queries[k], id2label),
+            "refined_query": multi_hot_to_labels(model_outputs["refined_query"][0, k], id2label),
+            "class_probabilities": class_probabilities,
+        }
+        if return_residual:
+            mixture = model_outputs["input_values"][0, :length].float().numpy()
+            result["residual"] = resample_output(mixture - audio, model_rate, out_rate)
+        if model_outputs["chunk_bounds"] is not None:
+            result["chunks"] = chunk_summaries(model_outputs, config, k, length, return_probabilities)
+        results.append({**result, **extra})
+    return results if bool(model_outputs["several_queries"][0]) else results[0]
+
+
+def chunk_summaries(model_outputs, config, k, length, return_probabilities) -> list:
+    """`refinement=\"chunk\"`: per chunk, its bounds in seconds and the labels it kept."""
+    summaries = []
+    for index, (start, end) in enumerate(model_outputs["chunk_bounds"][0].tolist()):
+        if start >= length:
+            break
+        summary = {
+            "start": start / config.sampling_rate,
+            "end": min(end, length) / config.sampling_rate,
+            "refined_query": multi_hot_to_labels(model_outputs["chunk_refined_query"][0, index, k], config.id2label),
+        }
+        if return_probabilities and model_outputs["chunk_probabilities"] is not None:
+            values = model_outputs["chunk_probabilities"][0, index].float().tolist()
+            summary["class_probabilities"] = {config.id2label[i]: p for i, p in enumerate(values)}
+        summaries.append(summary)
+    return summaries
+
+
+def resample_output(audio: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+    """float32 `audio` at `target_rate` (soxr, high quality)."""
+    if rate == target_rate:
+        return audio.astype(np.float32)
+    try:
+        import soxr
+    except ImportError as error:  # pragma: no cover - soxr is a dependency of the package
+        raise ImportError("output_sampling_rate needs soxr: pip install soxr") from error
+    return soxr.resample(audio, rate, target_rate, quality="HQ").astype(np.float32)
