@@ -63,37 +63,27 @@ def card_threshold(results: dict, summary: dict, threshold: float) -> float:
 def eval_results(results: dict, system: str, theta: float, dataset_id: str, dataset_name: str) -> list:
     """One `EvalResult` per Table 1 condition at `theta`, plus macro F1 of the presence estimates."""
     summary = results["systems"][system]
+
+    def entry(metric_type: str, metric_name: str, value: float) -> EvalResult:
+        return EvalResult(
+            task_type="audio-to-audio",
+            task_name="Target sound extraction",
+            dataset_type=dataset_id,
+            dataset_name=dataset_name,
+            dataset_split=results["split"],
+            metric_type=metric_type,
+            metric_name=metric_name,
+            metric_value=value,
+        )
+
     entries = []
     for condition, (label, metric, metric_label) in CONDITIONS.items():
         value = summary["scores"].get(f"{condition}|{setting_key(theta)}")
-        if value is None:
-            continue
-        entries.append(
-            EvalResult(
-                task_type="audio-to-audio",
-                task_name="Target sound extraction",
-                dataset_type=dataset_id,
-                dataset_name=dataset_name,
-                dataset_split=results["split"],
-                metric_type=metric,
-                metric_name=f"{metric_label} [dB], {label}, theta={theta:.2f}",
-                metric_value=round(float(value), 3),
-            )
-        )
+        if value is not None:
+            entries.append(entry(metric, f"{metric_label} [dB], {label}, theta={theta:.2f}", round(float(value), 3)))
     f1 = summary.get("macro_f1", {}).get(setting_key(theta))
     if f1 is not None and summary.get("has_classifier"):
-        entries.append(
-            EvalResult(
-                task_type="audio-to-audio",
-                task_name="Target sound extraction",
-                dataset_type=dataset_id,
-                dataset_name=dataset_name,
-                dataset_split=results["split"],
-                metric_type="f1",
-                metric_name=f"Macro F1 of class presence, theta={theta:.2f}",
-                metric_value=round(float(f1), 4),
-            )
-        )
+        entries.append(entry("f1", f"Macro F1 of class presence, theta={theta:.2f}", round(float(f1), 4)))
     return entries
 
 

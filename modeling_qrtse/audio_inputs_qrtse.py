@@ -10,6 +10,8 @@ import os
 import numpy as np
 import torch
 
+from .feature_extraction_qrtse import to_mono
+
 
 def _soundfile():
     try:
@@ -27,7 +29,7 @@ def decode_bytes(data: bytes, name: str = "audio bytes") -> tuple:
         audio, sampling_rate = soundfile.read(io.BytesIO(bytes(data)), dtype="float32", always_2d=True)
     except (RuntimeError, TypeError, ValueError) as error:
         raise ValueError(f"Could not decode {name} as audio: {error}") from error
-    return audio.mean(axis=1), int(sampling_rate)
+    return to_mono(audio, channel_axis=1), int(sampling_rate)  # soundfile: (time, channels)
 
 
 def read_file(path) -> tuple:

@@ -7,15 +7,17 @@ from transformers.utils import logging
 logger = logging.get_logger(__name__)
 
 
-def to_mono(audio: np.ndarray) -> np.ndarray:
-    """Down-mix to mono by averaging channels. A 2-D array's shorter axis is taken as the
-    channel axis, so both `(time, channels)` (soundfile) and `(channels, time)` (torch) work."""
+def to_mono(audio: np.ndarray, channel_axis: int | None = None) -> np.ndarray:
+    """Down-mix to mono by averaging channels: the one down-mix of the package (arrays, decoded
+    files). Without `channel_axis`, a 2-D array's shorter axis is taken as the channel axis, so
+    both `(time, channels)` (soundfile) and `(channels, time)` (torch) work."""
     audio = np.asarray(audio)
     if audio.ndim == 1:
         return audio
     if audio.ndim != 2:
         raise ValueError(f"audio must be 1-D (time) or 2-D (time x channels), got shape {audio.shape}")
-    channel_axis = 0 if audio.shape[0] < audio.shape[1] else 1
+    if channel_axis is None:
+        channel_axis = 0 if audio.shape[0] < audio.shape[1] else 1
     return audio.mean(axis=channel_axis)
 
 

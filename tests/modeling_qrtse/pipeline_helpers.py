@@ -33,3 +33,12 @@ def noise(seconds, rate=16000, channels=None, seed=0):
     shape = (length,) if channels is None else (length, channels)
     audio = rng.standard_normal(shape) * (envelope if channels is None else envelope[:, None])
     return np.clip(audio, -0.99, 0.99).astype(np.float32)  # storable as 16-bit PCM without clipping
+
+
+def run_cli(capsys, *argv):
+    """`qrtse ARGV...` in process: `(exit code, stdout, stderr)`."""
+    from modeling_qrtse import cli
+
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -12,18 +12,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 from pipeline_helpers import noise
+from pipeline_helpers import run_cli as run
 
-from modeling_qrtse import cli
 from modeling_qrtse.cli_batch import expand_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"}
-
-
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -12,19 +12,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 from pipeline_helpers import noise
+from pipeline_helpers import run_cli as run
 
-from modeling_qrtse import cli, default_checkpoint
+from modeling_qrtse import default_checkpoint
 from modeling_qrtse.default_checkpoint import default_model_available
 from qrtse.training.example_mixture import example_classes, example_mixture
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_COMMAND = "qrtse extract --example --query Trumpet Bark -o outputs/extracted.wav --overwrite"
-
-
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
