@@ -29,18 +29,11 @@ class LocalHub:
     def __init__(self, root, host: str = "127.0.0.1", port: int = 0, verbose: bool = False):
         self.server = ThreadingHTTPServer((host, port), HubRequestHandler)
         self.server.daemon_threads = True
-        self.server.store = HubStore(root)
+        self.store = self.server.store = HubStore(root)
         self.server.verbose = verbose
+        bound_host, bound_port = self.server.server_address[:2]
+        self.endpoint = f"http://{bound_host}:{bound_port}"
         self._thread = None
-
-    @property
-    def store(self) -> HubStore:
-        return self.server.store
-
-    @property
-    def endpoint(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def start(self) -> "LocalHub":
         self._thread = threading.Thread(target=self.server.serve_forever, name="local-hub", daemon=True)

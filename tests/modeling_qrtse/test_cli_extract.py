@@ -79,19 +79,16 @@ def test_extract_a_file(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
     assert "detected classes (p >= 0.1)" in stdout and "query:         Bark, Trumpet" in stdout and str(out) in stdout
 
 
+def extract_trumpet_bark(mixture_file, model, output) -> list:
+    """`qrtse extract` arguments for the two-class query most CLI tests ask."""
+    return ["extract", mixture_file, "-q", "Trumpet", "Bark", "--model", model, "-o", output]
+
+
 def test_json_summary_and_options(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
     out = tmp_path / "target.flac"
     code, stdout, _ = run(
         capsys,
-        "extract",
-        mixture_file,
-        "-q",
-        "Trumpet",
-        "Bark",
-        "--model",
-        tiny_pipeline_folder,
-        "-o",
-        out,
+        *extract_trumpet_bark(mixture_file, tiny_pipeline_folder, out),
         "--threshold",
         "1.0",
         "--keep-rate",
@@ -111,19 +108,7 @@ def test_json_summary_and_options(capsys, mixture_file, tiny_pipeline_folder, tm
 
 
 def test_no_refine_and_oracle(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
-    base = [
-        "extract",
-        mixture_file,
-        "-q",
-        "Trumpet",
-        "Bark",
-        "--model",
-        tiny_pipeline_folder,
-        "-o",
-        tmp_path / "o.wav",
-        "--json",
-        "--overwrite",
-    ]
+    base = [*extract_trumpet_bark(mixture_file, tiny_pipeline_folder, tmp_path / "o.wav"), "--json", "--overwrite"]
     summary = json.loads(run(capsys, *base, "--threshold", "1.0", "--no-refine")[1])
     assert summary["targets"][0]["refined_query"] == ["Bark", "Trumpet"] and summary["threshold"] is None
     summary = json.loads(run(capsys, *base, "--oracle", "Bark", "Cello")[1])
