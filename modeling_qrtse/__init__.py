@@ -38,3 +38,10 @@ PIPELINE_REGISTRY.register_pipeline(
     default={"model": (str(default_model_path()), None)},
     type="audio",
 )
+# `pipeline(TASK)` takes its default model from the registry. The class's own copy of the task
+# is what `save_pretrained` writes into a saved model's config.json (`custom_pipelines`), where a
+# folder of this installation means nothing: it is kept without the default, once, here.
+TargetSoundExtractionPipeline._registered_impl = {
+    task: {key: value for key, value in info.items() if key != "default"}
+    for task, info in TargetSoundExtractionPipeline._registered_impl.items()
+}

@@ -128,22 +128,6 @@ class TargetSoundExtractionPipeline(Pipeline):
             inputs = (row for row in inputs)
         return super().__call__(inputs, **kwargs)
 
-    def save_pretrained(self, save_directory, **kwargs):
-        """Save model, feature extractor and this pipeline's code (`custom_pipelines` in
-        config.json), so `pipeline(model=folder_or_repo, trust_remote_code=True)` works without
-        the package. The registry's default model is a folder of this installation, meaningless
-        anywhere else, so it is left out of the saved task description."""
-        registered = getattr(type(self), "_registered_impl", None)
-        if registered:
-            self._registered_impl = {
-                task: {key: value for key, value in info.items() if key != "default"}
-                for task, info in registered.items()
-            }
-        try:
-            super().save_pretrained(save_directory, **kwargs)
-        finally:
-            self.__dict__.pop("_registered_impl", None)
-
     def _sanitize_parameters(
         self,
         query=None,

@@ -36,10 +36,14 @@ def test_saved_folder_carries_the_pipeline(tiny_pipeline_folder):
         "query_qrtse.py",
         "audio_inputs_qrtse.py",
         "chunking_qrtse.py",
+        "long_form_qrtse.py",
+        "pipeline_outputs_qrtse.py",
+        "onnx_runtime_qrtse.py",
         "preprocessor_config.json",
     ):
         assert (tiny_pipeline_folder / name).exists(), name
-    for name in ("examples.py", "cli.py", "cli_extract.py", "default_checkpoint.py", "__init__.py"):
+    package_only = ("cli.py", "cli_extract.py", "cli_batch.py", "dataset_extraction_qrtse.py", "default_checkpoint.py")
+    for name in (*package_only, "__init__.py"):
         assert not (tiny_pipeline_folder / name).exists(), f"{name} is package-only"
 
 
