@@ -20,6 +20,8 @@ import json
 import os
 from pathlib import Path
 
+from .cli_extract import extract_targets, remove_stale_partials, write_audio
+
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 REPORT_NAME = "report.json"
 
@@ -86,7 +88,7 @@ class Shard:
             self.state.wait_for_everyone()
 
 
-def run_batch(args, extractor, queries, options, write_audio) -> int:
+def run_batch(args, extractor, queries, options) -> int:
     """Extract every input of `args.mixture` into the folder `args.output`; see the module docstring."""
     from tqdm.auto import tqdm
 
@@ -112,9 +114,10 @@ def run_batch(args, extractor, queries, options, write_audio) -> int:
         if not args.overwrite and all(path.exists() for *_, path in planned):
             records.append({"input": str(source), "name": str(stem), "status": "skipped"})
             continue
-        remove_stale_partials(planned)
+        for *_, path in planned:
+            remove_stale_partials(path)
         try:
-            records.append(extract_one(extractor, source, stem, queries, options, planned, write_audio))
+            records.append(extract_one(extractor, source, stem, queries, options, planned))
         except (ValueError, OSError, RuntimeError) as error:
             records.append(failure(source, stem, str(error)))
     (output_dir / f".{REPORT_NAME}.part-{shard.index}").write_text(json.dumps(records))
@@ -133,9 +136,8 @@ def run_batch(args, extractor, queries, options, write_audio) -> int:
     return 1 if failed else 0
 
 
-def extract_one(extractor, source, stem, queries, options, planned, write_audio) -> dict:
-    results = extractor(str(source), query=queries if len(queries) > 1 else queries[0], **options)
-    results = results if isinstance(results, list) else [results]
+def extract_one(extractor, source, stem, queries, options, planned) -> dict:
+    results = extract_targets(extractor, str(source), queries, options)
     written = []
     for kind, k, path in planned:
         result = results[k]
@@ -150,14 +152,6 @@ def extract_one(extractor, source, stem, queries, options, planned, write_audio)
         "targets": [{"query": r["query"], "refined_query": r["refined_query"]} for r in results],
         "class_probabilities": results[0]["class_probabilities"],
     }
-
-
-def remove_stale_partials(planned) -> None:
-    """Temporary files a killed run left for these outputs (`cli_extract.write_audio` names them
-    `.<name>.partial-<pid><suffix>`); the shards are disjoint, so no live process owns them."""
-    for *_, path in planned:
-        for stale in path.parent.glob(f".{path.stem}.partial-*{path.suffix}"):
-            stale.unlink(missing_ok=True)
 
 
 def failure(source, stem, error: str) -> dict:

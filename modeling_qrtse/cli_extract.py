@@ -129,6 +129,18 @@ def check_outputs(paths: list, mixture, overwrite: bool) -> None:
             raise ValueError(f"cannot write {path}: folder {path.parent} is not writable")
 
 
+def partial_path(path: Path, owner) -> Path:
+    """The temporary name `write_audio` writes `path` under (`owner`: a pid, or "*" to match any)."""
+    return path.with_name(f".{path.stem}.partial-{owner}{path.suffix}")
+
+
+def remove_stale_partials(path: Path) -> None:
+    """Temporary files that a killed run left for `path`. Only for outputs no live process
+    writes (the batch command's shards are disjoint)."""
+    for stale in path.parent.glob(partial_path(path, "*").name):
+        stale.unlink(missing_ok=True)
+
+
 def write_audio(path: Path, audio, sampling_rate: int) -> None:
     """16-bit PCM (what every player reads); samples beyond full scale are clipped, with a warning.
     Written to a temporary file in the same folder and renamed, so an interrupted run never
@@ -136,7 +148,7 @@ def write_audio(path: Path, audio, sampling_rate: int) -> None:
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         print(f"warning: {path} peaks at {peak:.2f}; clipped to full scale", file=sys.stderr)
-    partial = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    partial = partial_path(path, os.getpid())
     try:
         soundfile.write(str(partial), np.clip(audio, -1.0, 1.0), sampling_rate, subtype="PCM_16")
         os.replace(partial, path)
@@ -179,6 +191,12 @@ def extraction_options(args) -> dict:
     return options
 
 
+def extract_targets(extractor, inputs, queries: list, options: dict) -> list:
+    """One pipeline result per `--query` set (one set is asked as a plain query)."""
+    results = extractor(inputs, query=queries if len(queries) > 1 else queries[0], **options)
+    return results if isinstance(results, list) else [results]
+
+
 def run_extract(args) -> int:
     if bool(args.mixture) == bool(args.example):
         raise ValueError("give either MIXTURE files or --example")
@@ -191,7 +209,7 @@ def run_extract(args) -> int:
         from .cli_batch import run_batch
 
         args.output = args.output or "extracted"
-        return run_batch(args, extractor, queries, extraction_options(args), write_audio)
+        return run_batch(args, extractor, queries, extraction_options(args))
     args.output = args.output or "extracted.wav"
     inputs = args.mixture[0] if args.mixture else None
     mixture_path, example_path = inputs, None
@@ -207,10 +225,9 @@ def run_extract(args) -> int:
         write_audio(example_path, mixture, rate)
     options = extraction_options(args)
     try:
-        results = extractor(inputs, query=queries if len(queries) > 1 else queries[0], **options)
+        results = extract_targets(extractor, inputs, queries, options)
     except OSError as error:  # a missing file: report it like any other bad input
         raise ValueError(str(error)) from error
-    results = results if isinstance(results, list) else [results]
     for result, path in zip(results, paths):
         write_audio(path, result["audio"], result["sampling_rate"])
     for result, path in zip(results, residual_paths):
