@@ -14,6 +14,12 @@ def add_export_onnx_command(subparsers) -> None:
     parser.add_argument(
         "--threshold", type=float, help="refinement threshold theta in the graph (default: the model's; 0 = off)"
     )
+    parser.add_argument(
+        "--refinement",
+        choices=("file", "frame"),
+        default="file",
+        help="refine once per input (default) or per frame with the model's frame smoothing (adds frame_activity)",
+    )
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
     parser.set_defaults(handler=run_export_onnx)
 
@@ -31,6 +37,6 @@ def run_export_onnx(args) -> int:
         model = QrtseModel(QrtseConfig.from_preset(args.preset))
     else:
         model = QrtseModel.from_pretrained(resolve_model(args.model))
-    export_onnx(model.eval(), args.output, threshold=args.threshold, opset=args.opset)
+    export_onnx(model.eval(), args.output, threshold=args.threshold, opset=args.opset, refinement=args.refinement)
     print(f"wrote {args.output}")
     return 0

@@ -62,9 +62,17 @@ def add_extract_command(subparsers) -> None:
     parser.add_argument("--oracle", nargs="*", metavar="CLASS", help="refine with these known-present classes")
     parser.add_argument(
         "--refinement",
-        choices=("file", "chunk"),
+        choices=("file", "chunk", "frame"),
         default="file",
-        help="decide the refined query once per file (default) or per chunk of --chunk-length seconds",
+        help="decide the refined query once per file (default), per chunk of --chunk-length seconds, or per "
+        "frame (each queried class kept only where the classifier hears it; see --frame-smoothing)",
+    )
+    parser.add_argument(
+        "--frame-smoothing",
+        nargs="+",
+        metavar="NAME=SECONDS",
+        help="with --refinement frame: override the model's frame smoothing, e.g. pad_s=0.3 median_s=0.2 "
+        "(names: threshold, median_s, min_gap_s, min_event_s, pad_s)",
     )
     parser.add_argument("--chunk-length", type=float, help="chunk length in seconds (default 30; 0 = one pass)")
     parser.add_argument("--keep-rate", action="store_true", help="write the output at the input's sample rate")
@@ -186,9 +194,28 @@ def extraction_options(args) -> dict:
         options["oracle_classes"] = args.oracle
     if args.chunk_length is not None:
         options["chunk_length_s"] = args.chunk_length
+    if args.frame_smoothing:
+        if args.refinement != "frame":
+            raise ValueError("--frame-smoothing needs --refinement frame")
+        options["frame_smoothing"] = parse_frame_smoothing(args.frame_smoothing)
     if args.keep_rate:
         options["output_sampling_rate"] = "input"
     return options
+
+
+def parse_frame_smoothing(items: list) -> dict:
+    """`["pad_s=0.3", ...]` -> `{"pad_s": 0.3, ...}`; the pipeline merges it over the model's
+    values and checks it."""
+    values = {}
+    for item in items:
+        name, separator, value = item.partition("=")
+        if not separator:
+            raise ValueError(f"--frame-smoothing takes NAME=SECONDS, got {item!r}")
+        try:
+            values[name] = None if value == "none" else float(value)
+        except ValueError as error:
+            raise ValueError(f"--frame-smoothing {name}: {value!r} is not a number") from error
+    return values
 
 
 def extract_targets(extractor, inputs, queries: list, options: dict) -> list:
@@ -244,6 +271,7 @@ def run_extract(args) -> int:
                 "query": r["query"],
                 "refined_query": r["refined_query"],
                 "chunks": r.get("chunks"),
+                "segments": r.get("segments"),
                 "output": str(p),
                 "sampling_rate": r["sampling_rate"],
             }
@@ -279,6 +307,9 @@ def format_summary(summary: dict, results: list, top: int = 5) -> str:
         for chunk in target["chunks"] or []:
             kept = ", ".join(chunk["refined_query"]) or "(none)"
             lines.append(f"  {chunk['start']:7.2f}-{chunk['end']:7.2f} s: {kept}")
+        for label, segments in (target["segments"] or {}).items():
+            spans = ", ".join(f"{start:.2f}-{end:.2f}" for start, end in segments) or "nowhere"
+            lines.append(f"  {label} kept at {spans} s")
         seconds = len(result["audio"]) / target["sampling_rate"]
         lines.append(f"wrote {target['output']} ({seconds:.2f} s at {target['sampling_rate']} Hz)")
     return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 from transformers import PretrainedConfig
 
+from .frame_refinement_qrtse import FrameSmoothing
+
 # The 41 FSDKaggle2018 classes (Fonseca et al., DCASE 2018), the paper's foreground vocabulary.
 FSD_KAGGLE_2018_LABELS = (
     "Acoustic_guitar",
@@ -139,6 +141,10 @@ class QrtseConfig(PretrainedConfig):
             Frame-to-clip pooling: `"linear_softmax"` (paper, Wang et al. 2019), `"max"` or `"mean"`.
         refinement_threshold (`float`, *optional*, defaults to 0.1):
             Default theta of eq. (7); 0 disables refinement.
+        frame_smoothing (`dict`, *optional*):
+            How frame-level refinement (`refinement="frame"`) smooths its frame decisions, in
+            seconds: `median_s`, `min_gap_s`, `min_event_s`, `pad_s` (`frame_refinement_qrtse`);
+            missing keys are 0 (no smoothing).
         silence_empty_query (`bool`, *optional*, defaults to `False`):
             What the model returns for an item whose (refined) query names no class. `False`
             runs the mask estimator on the zero query as the paper does (its output is then
@@ -153,6 +159,10 @@ class QrtseConfig(PretrainedConfig):
             Weight of the present classes' terms in L_cls (1.0: the paper's plain BCE). Larger
             values trade false positives for fewer false negatives, the error the paper's
             Section 4.5 names as the one that costs FMQ quality.
+        classification_focal_gamma (`float`, *optional*, defaults to 0.0):
+            gamma of the focal BCE (Lin et al. 2017): each term of L_cls is scaled by
+            (1 - p_t)^gamma, where p_t is the probability given to the true answer, so classes
+            the classifier already gets right stop dominating the loss. 0 is plain BCE (the paper).
         id2label (`dict[int, str]`, *optional*):
             Class vocabulary; defaults to the 41 FSDKaggle2018 labels.
     """
@@ -181,10 +191,12 @@ class QrtseConfig(PretrainedConfig):
         classifier_hidden_size=256,
         classifier_pooling="linear_softmax",
         refinement_threshold=0.1,
+        frame_smoothing=None,
         silence_empty_query=False,
         snr_max=30.0,
         classification_loss_weight=1.0,
         classification_positive_weight=1.0,
+        classification_focal_gamma=0.0,
         **kwargs,
     ):
         if kwargs.get("label2id") and not kwargs.get("id2label"):
@@ -214,10 +226,12 @@ class QrtseConfig(PretrainedConfig):
         self.classifier_hidden_size = classifier_hidden_size
         self.classifier_pooling = classifier_pooling
         self.refinement_threshold = refinement_threshold
+        self.frame_smoothing = FrameSmoothing.from_dict(frame_smoothing).to_dict()
         self.silence_empty_query = silence_empty_query
         self.snr_max = snr_max
         self.classification_loss_weight = classification_loss_weight
         self.classification_positive_weight = classification_positive_weight
+        self.classification_focal_gamma = classification_focal_gamma
         self._validate()
 
     def _validate(self):
@@ -265,6 +279,8 @@ class QrtseConfig(PretrainedConfig):
             raise ValueError(f"classification_loss_weight must be >= 0, got {self.classification_loss_weight}")
         if not self.classification_positive_weight > 0:
             raise ValueError(f"classification_positive_weight must be > 0, got {self.classification_positive_weight}")
+        if not self.classification_focal_gamma >= 0:
+            raise ValueError(f"classification_focal_gamma must be >= 0, got {self.classification_focal_gamma}")
 
     @property
     def window_samples(self) -> int:

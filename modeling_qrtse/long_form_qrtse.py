@@ -11,8 +11,12 @@ pools the frame probabilities over the whole file with the classifier's own pool
 extracts with the refined query; the encoder and shared features are computed again, about a third
 more compute, so that activations stay bounded by one chunk while the waveforms are held whole; for
 linear-softmax pooling, sum(p^2) / sum(p) accumulates over chunks, so only the BiGRU's context is
-limited to the chunk) or per chunk (`refinement="chunk"`: one pass, each chunk refined
-with its own probabilities, the temporal refinement of the paper's Section 5).
+limited to the chunk), per chunk (`refinement="chunk"`: one pass, each chunk refined
+with its own probabilities) or per frame (`refinement="frame"`, the temporal refinement of the
+paper's Section 5: pass 1 collects the frame probabilities of the whole file, which are thresholded
+and smoothed over the whole file (`frame_refinement_qrtse`), pass 2 extracts every chunk with its
+frames of the resulting time-varying query (a class must also pass the clip decision); the file's frame decisions, one bool per frame and
+class, are the only state that grows with the input, about 6 kB per second for 28 classes).
 
 Shipped as remote code next to the model: flat sibling imports and torch only.
 """
@@ -23,12 +27,13 @@ import torch
 from transformers.utils import logging
 
 from .chunking_qrtse import StreamingPooling, context_samples, crossfade_weights, owned_frames, plan_chunks
+from .frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query
 from .modeling_qrtse import QrtseAnalysis, frame_validity
 from .refinement_qrtse import refine_items
 
 logger = logging.get_logger(__name__)
 
-REFINEMENT_MODES = ("file", "chunk")
+REFINEMENT_MODES = ("file", "chunk", "frame")
 DEFAULT_CHUNK_LENGTH_S = 30.0
 # Long enough to hide a change of query between chunks (refinement="chunk"), short enough to
 # stay far inside the exact region of each chunk.
@@ -51,6 +56,9 @@ class LongFormOutput:
         chunk_refined_query (`(batch, chunks, K, classes)`), chunk_bounds (`(batch, chunks, 2)`,
             core start and end in samples) and chunk_probabilities (`(batch, chunks, classes)`):
             with `refinement="chunk"` on input longer than one chunk, else None.
+        frame_activity (`torch.BoolTensor` of shape `(batch, frames, classes)`, *optional*): with
+            `refinement="frame"`, which classes refinement kept in which frame (queried or not);
+            the frame query of query k is `query[:, k, None] * frame_activity`.
     """
 
     extracted_values: torch.Tensor
@@ -60,6 +68,7 @@ class LongFormOutput:
     chunk_refined_query: torch.Tensor | None = None
     chunk_bounds: torch.Tensor | None = None
     chunk_probabilities: torch.Tensor | None = None
+    frame_activity: torch.Tensor | None = None
 
 
 def check_long_form_options(refinement: str, chunk_length_s: float, context_s: float | None) -> None:
@@ -150,6 +159,62 @@ class _Extraction:
             self.add_extraction(extracted, cached.pop(chunk, None) or self.encode(chunk), refined, chunk, crossfade)
         return self.finish(extracted, refined, clip_probabilities, frame_outputs)
 
+    def per_frame(self, plan, crossfade, return_probabilities, smoothing, activity=None) -> LongFormOutput:
+        """Pass 1 collects every chunk's frame probabilities and decides, over the whole file,
+        which classes are active in which frame (unless `activity` is given); pass 2 extracts
+        each chunk with its frames of the time-varying query."""
+        hop, num_samples = self.config.hop_samples, self.waveform.shape[-1]
+        num_frames = self.config.num_frames_of(num_samples)
+        cached, clip_probabilities, frame_outputs = {}, None, []
+        if activity is None:
+            batch_size, num_classes = self.query.shape[0], self.query.shape[-1]
+            activity = torch.ones(batch_size, num_frames, num_classes, dtype=torch.bool, device=self.waveform.device)
+            if self.has_classifier:
+                pooling = StreamingPooling(self.config.classifier_pooling)
+                for chunk in plan:
+                    features = self.encode(chunk)
+                    if len(plan) == 1:
+                        cached[chunk] = features
+                    frames, weights = self.classify(features[1], chunk)
+                    pooling.add(frames, weights)
+                    frame_outputs.append(self.owned(frames, chunk))
+                clip_probabilities = pooling.result()
+                frame_probabilities = torch.cat(frame_outputs, dim=1)[:, :num_frames]
+                activity = frame_activity(
+                    frame_probabilities, clip_probabilities, self.threshold, smoothing, self.config.frame_rate
+                )
+            if self.has_oracle is not None and self.oracle_presence is not None:
+                oracle = self.oracle_presence.to(torch.bool)[:, None].expand_as(activity)
+                activity = torch.where(self.has_oracle[:, None, None], oracle, activity)
+        elif activity.shape != (self.query.shape[0], num_frames, self.query.shape[-1]):
+            raise ValueError(
+                f"frame_activity must have shape {(self.query.shape[0], num_frames, self.query.shape[-1])} "
+                f"(batch, frames, classes), got {tuple(activity.shape)}"
+            )
+        activity = activity.to(torch.bool) & frame_validity(self.config, self.lengths, num_frames)[..., None]
+        extracted = self.new_output()
+        for chunk in plan:
+            features = cached.pop(chunk, None) or self.encode(chunk)
+            first = chunk.start // hop
+            chunk_activity = activity[:, first : first + features[0].shape[-1]]
+            missing = features[0].shape[-1] - chunk_activity.shape[1]  # encoder padding past the end
+            if missing > 0:
+                chunk_activity = torch.cat(
+                    [
+                        chunk_activity,
+                        chunk_activity.new_zeros(chunk_activity.shape[0], missing, chunk_activity.shape[2]),
+                    ],
+                    dim=1,
+                )
+            query = frame_query(self.query, chunk_activity)
+            self.add_extraction(extracted, features, query, chunk, crossfade)
+        refined = self.query * activity.any(dim=1)[:, None].to(self.query.dtype)
+        output = self.finish(extracted, refined, clip_probabilities, frame_outputs if return_probabilities else [])
+        if output.frame_probabilities is not None:
+            output.frame_probabilities = output.frame_probabilities[:, :num_frames]
+        output.frame_activity = activity
+        return output
+
     def per_chunk(self, plan, crossfade, return_probabilities) -> LongFormOutput:
         """Classify, refine and extract each chunk on its own (one pass)."""
         extracted = self.new_output()
@@ -207,6 +272,8 @@ def extract_long_form(
     chunk_length_s: float = DEFAULT_CHUNK_LENGTH_S,
     context_s: float | None = None,
     return_probabilities: bool = False,
+    frame_smoothing=None,
+    frame_activity: torch.Tensor | None = None,
 ) -> LongFormOutput:
     """Extract `query` `(batch, K, classes)` from `input_values` `(batch, time)` of any length.
 
@@ -221,16 +288,24 @@ def extract_long_form(
             given except for items with oracle classes.
         oracle_presence (`(batch, classes)` 0/1) and has_oracle (`(batch,)` bool), *optional*:
             items with `has_oracle` refine with their known presence instead of the classifier.
-        refinement (`"file"` or `"chunk"`), chunk_length_s (0: one pass), context_s (default:
-            the exact context, `chunking_qrtse.context_samples`): see the module docstring.
+        refinement (`"file"`, `"chunk"` or `"frame"`), chunk_length_s (0: one pass), context_s
+            (default: the exact context, `chunking_qrtse.context_samples`): see the module docstring.
         return_probabilities (`bool`): also return the frame probabilities.
+        frame_smoothing (`dict` or `FrameSmoothing`, defaults to `config.frame_smoothing`): how
+            `refinement="frame"` smooths its frame decisions (`frame_refinement_qrtse`).
+        frame_activity (`(batch, frames, classes)` bool, *optional*): with `refinement="frame"`,
+            refine per frame with this activity instead of the classifier's (the oracle-frame
+            upper bound, from the sources' activity); frames as `config.num_frames_of(time)`.
 
     """
     config = model.config
     check_long_form_options(refinement, chunk_length_s, context_s)
+    smoothing = FrameSmoothing.from_dict(config.frame_smoothing if frame_smoothing is None else frame_smoothing)
+    if frame_activity is not None and refinement != "frame":
+        raise ValueError(f'frame_activity needs refinement="frame", got refinement={refinement!r}')
     has_classifier = getattr(model, "classifier", None) is not None
     oracle_everywhere = has_oracle is not None and bool(has_oracle.all())
-    if refine and not has_classifier and not oracle_everywhere:
+    if refine and not has_classifier and not oracle_everywhere and frame_activity is None:
         raise ValueError(
             "This model has no classifier (use_classifier=False): pass oracle_classes=[...] or refine=False"
         )
@@ -249,6 +324,8 @@ def extract_long_form(
             "approximates one pass; use chunk_length_s=0 for the exact result (memory grows with length)"
         )
     extraction = _Extraction(model, waveform, query, attention_mask, threshold, refine, oracle_presence, has_oracle)
+    if refinement == "frame" and refine:
+        return extraction.per_frame(plan, crossfade, return_probabilities, smoothing, frame_activity)
     if refinement == "chunk" and len(plan) > 1:
         return extraction.per_chunk(plan, crossfade, return_probabilities)
     return extraction.per_file(plan, crossfade, return_probabilities)

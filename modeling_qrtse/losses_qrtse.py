@@ -50,14 +50,24 @@ def extraction_loss(
 
 
 def classification_loss(
-    clip_probabilities: torch.Tensor, presence_labels: torch.Tensor, positive_weight: float = 1.0
+    clip_probabilities: torch.Tensor,
+    presence_labels: torch.Tensor,
+    positive_weight: float = 1.0,
+    focal_gamma: float = 0.0,
 ) -> torch.Tensor:
     """Binary cross-entropy on clip-level presence probabilities (L_cls), computed in float32
     (BCE on probabilities is not autocast-safe). `positive_weight` > 1 weighs present classes
-    more (3-5 of a vocabulary of ~25 are present, so plain BCE favours saying "absent"); 1 is
-    the paper's loss."""
+    more (3-5 of a vocabulary of ~25 are present, so plain BCE favours saying "absent");
+    `focal_gamma` > 0 scales each term by (1 - p_t)^gamma (focal loss, Lin et al. 2017), where
+    p_t is the probability of the true answer, so confidently right terms fade. 1 and 0 give the
+    paper's loss."""
     with torch.autocast(device_type=clip_probabilities.device.type, enabled=False):
         probabilities = clip_probabilities.float().clamp(1e-7, 1 - 1e-7)
         labels = presence_labels.float()
         weight = None if positive_weight == 1.0 else 1.0 + (positive_weight - 1.0) * labels
-        return F.binary_cross_entropy(probabilities, labels, weight=weight)
+        if focal_gamma == 0.0:
+            return F.binary_cross_entropy(probabilities, labels, weight=weight)
+        terms = F.binary_cross_entropy(probabilities, labels, reduction="none")
+        true_answer = torch.where(labels > 0, probabilities, 1.0 - probabilities)
+        terms = terms * (1.0 - true_answer).pow(focal_gamma)
+        return (terms if weight is None else terms * weight).mean()

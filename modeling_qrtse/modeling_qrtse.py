@@ -13,6 +13,7 @@ from .configuration_qrtse import QrtseConfig
 from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from .fast_inference_qrtse import optimize_for_inference
 from .fast_training_qrtse import optimize_for_training
+from .frame_refinement_qrtse import empty_frame_gate
 from .losses_qrtse import classification_loss, extraction_loss
 from .refinement_qrtse import ORACLE_THRESHOLD, check_query, check_threshold, check_waveform, refine_query
 from .tcn_qrtse import QrtseTemporalConvNet
@@ -133,10 +134,14 @@ class QrtseModel(QrtsePreTrainedModel):
         return self.classifier(shared_features, frame_mask)
 
     def estimate_mask(self, shared_features: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-        """Eqs. (3)-(4): Z `(batch, N, frames)` and query `(batch, K, C)` -> M `(batch * K, D, frames)`."""
-        batch, num_queries, _ = query.shape
+        """Eqs. (3)-(4): Z `(batch, N, frames)` and query `(batch, K, C)` -> M `(batch * K, D, frames)`.
+
+        A frame query `(batch, K, frames, C)` conditions each frame on its own classes (frame-level
+        refinement, `frame_refinement_qrtse`): the embedding is linear and multiplies Z per frame."""
+        batch, num_queries = query.shape[:2]
         embedding = self.query_embedding(query.to(shared_features.dtype))
-        conditioned = shared_features.unsqueeze(1) * embedding.unsqueeze(-1)
+        embedding = embedding.transpose(-1, -2) if query.dim() == 4 else embedding.unsqueeze(-1)
+        conditioned = shared_features.unsqueeze(1) * embedding
         conditioned = conditioned.reshape(batch * num_queries, *shared_features.shape[1:])
         return self.mask_activation(self.mask_estimator(conditioned))
 
@@ -218,7 +223,10 @@ class QrtseModel(QrtsePreTrainedModel):
             loss = tse_loss
         if presence_labels is not None and clip_probabilities is not None:
             cls_loss = classification_loss(
-                clip_probabilities, presence_labels, self.config.classification_positive_weight
+                clip_probabilities,
+                presence_labels,
+                self.config.classification_positive_weight,
+                self.config.classification_focal_gamma,
             )
             loss = (
                 cls_loss * self.config.classification_loss_weight
@@ -257,11 +265,14 @@ class QrtseModel(QrtsePreTrainedModel):
         )
 
     def extract(self, analysis: QrtseAnalysis, query: torch.Tensor) -> torch.Tensor:
-        """Eqs. (3)-(5) for an already refined query `(batch, K, C)` -> `(batch, K, time)`."""
+        """Eqs. (3)-(5) for an already refined query `(batch, K, C)`, or a frame query `(batch, K,
+        frames, C)` with the frames of Z, -> `(batch, K, time)`."""
         mask = self.estimate_mask(analysis.shared_features, query)
+        if query.dim() == 4 and self.config.silence_empty_query:  # frames that name no class
+            mask = mask * empty_frame_gate(query, self.config.frame_rate).to(mask.dtype)
         extracted = self.decode(analysis.mixture_features, mask, analysis.num_samples)
         extracted = extracted.view(*query.shape[:2], analysis.num_samples)
-        if self.config.silence_empty_query:
+        if self.config.silence_empty_query and query.dim() == 3:
             extracted = extracted * (query.sum(-1, keepdim=True) > 0)
         if analysis.attention_mask is not None:
             extracted = extracted * analysis.attention_mask.unsqueeze(1).to(extracted.dtype)

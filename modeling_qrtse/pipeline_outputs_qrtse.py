@@ -56,6 +56,11 @@ def format_outputs(model_outputs, config, return_probabilities=False, return_res
             result["residual"] = resample_output(mixture - audio, model_rate, out_rate)
         if model_outputs["chunk_bounds"] is not None:
             result["chunks"] = chunk_summaries(model_outputs, config, k, length, return_probabilities)
+        if model_outputs["frame_activity"] is not None:
+            activity = model_outputs["frame_activity"][0].numpy()
+            result["segments"] = {
+                label: kept_segments(activity[:, config.label2id[label]], config, length) for label in result["query"]
+            }
         results.append({**result, **extra})
     return results if bool(model_outputs["several_queries"][0]) else results[0]
 
@@ -76,6 +81,19 @@ def chunk_summaries(model_outputs, config, k, length, return_probabilities) -> l
             summary["class_probabilities"] = {config.id2label[i]: p for i, p in enumerate(values)}
         summaries.append(summary)
     return summaries
+
+
+def kept_segments(activity: np.ndarray, config, length: int) -> list:
+    """`refinement="frame"`: `[(start_s, end_s), ...]` of the runs of frames in which one class's
+    `activity` `(frames,)` kept it, clipped to the input's `length` samples."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], activity.astype(np.int8), [0]])))
+    duration = length / config.sampling_rate
+    offset = config.frame_offset_samples / config.sampling_rate
+    runs = [
+        (start / config.frame_rate - offset, stop / config.frame_rate - offset)
+        for start, stop in zip(edges[0::2], edges[1::2])
+    ]
+    return [(max(0.0, start), min(duration, stop)) for start, stop in runs if start < duration]
 
 
 def resample_output(audio: np.ndarray, rate: int, target_rate: int) -> np.ndarray:

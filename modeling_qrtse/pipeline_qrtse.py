@@ -9,6 +9,7 @@ import torch
 from transformers import Pipeline
 
 from .audio_inputs_qrtse import is_hf_dataset, load_audio
+from .frame_refinement_qrtse import FrameSmoothing
 from .long_form_qrtse import DEFAULT_CHUNK_LENGTH_S, check_long_form_options, extract_long_form
 from .pipeline_outputs_qrtse import check_output_sampling_rate, format_outputs
 from .query_qrtse import parse_query
@@ -60,12 +61,18 @@ class TargetSoundExtractionPipeline(Pipeline):
         oracle_classes: classes known to be present (names, indices or multi-hot); refines with
             these instead of the classifier (the paper's oracle upper bound). Ignored when
             refine=False.
-        refinement (`"file"` or `"chunk"`, defaults to `"file"`): on audio longer than one chunk,
-            refine once per file (clip probabilities pooled over every chunk's frames with the
-            classifier's own pooling; two passes, classify then extract, so that activations stay
-            bounded by one chunk) or per chunk (one pass; the temporal refinement of the paper's
-            Section 5, with `chunk_length_s` as its granularity). See `long_form_qrtse`. Input
-            that fits one chunk takes one pass and equals `QrtseModel.forward` exactly.
+        refinement (`"file"`, `"chunk"` or `"frame"`, defaults to `"file"`): refine once per
+            file (clip probabilities pooled over every chunk's frames with the classifier's own
+            pooling; on audio longer than one chunk two passes, classify then extract, so that
+            activations stay bounded by one chunk), per chunk (one pass, with `chunk_length_s` as
+            its granularity) or per frame (the temporal refinement of the paper's Section 5: each
+            queried class is kept only in the frames where the classifier hears it, smoothed as
+            `frame_smoothing` says; two passes). See `long_form_qrtse`. With `"file"`, input that
+            fits one chunk takes one pass and equals `QrtseModel.forward` exactly.
+        frame_smoothing (`dict`, defaults to `config.frame_smoothing`): with `refinement="frame"`,
+            the frame `threshold` (None: theta) and `median_s`, `min_gap_s`, `min_event_s`, `pad_s`
+            in seconds (`frame_refinement_qrtse.FrameSmoothing`); keys not given keep the model's
+            values; bad values raise `ValueError`.
         chunk_length_s (`float`, defaults to 30): length of the core of each chunk. Each chunk is
             processed with `context_s` of extra audio on each side, which is discarded
             (overlap-save), and neighbours are joined by a 50 ms crossfade. 0 processes the whole
@@ -96,6 +103,8 @@ class TargetSoundExtractionPipeline(Pipeline):
           whole file (None for a model without classifier);
         - with `refinement="chunk"`: `"chunks"`, a list of `{"start", "end", "refined_query"}` in
           seconds (plus `"class_probabilities"` when `return_probabilities`);
+        - with `refinement="frame"`: `"segments"`, `{label: [(start, end), ...]}` in seconds, where
+          each queried class was kept (`"refined_query"`: the classes kept somewhere);
         - with `return_probabilities`: `"frame_probabilities"` `(frames, classes)` float32 and
           `"frame_rate"` (frame f starts at `(f * hop - config.frame_offset_samples) / rate` seconds).
 
@@ -140,6 +149,7 @@ class TargetSoundExtractionPipeline(Pipeline):
         return_probabilities=None,
         return_residual=None,
         output_sampling_rate=None,
+        frame_smoothing=None,
     ):
         preprocess, forward, postprocess = {}, {}, {}
         if query is not None:
@@ -155,6 +165,10 @@ class TargetSoundExtractionPipeline(Pipeline):
         check_long_form_options(refinement or "file", chunk_length_s or 0.0, context_s)
         if refinement is not None:
             forward["refinement"] = refinement
+        if frame_smoothing is not None:
+            if isinstance(frame_smoothing, dict):  # keys not given keep the model's
+                frame_smoothing = {**(getattr(self.model.config, "frame_smoothing", None) or {}), **frame_smoothing}
+            forward["frame_smoothing"] = FrameSmoothing.from_dict(frame_smoothing)
         if chunk_length_s is not None:
             forward["chunk_length_s"] = float(chunk_length_s)
         if context_s is not None:

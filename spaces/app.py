@@ -107,8 +107,11 @@ def probability_table(probabilities: dict, query: list, refined: list, refine: b
     )
 
 
-def explanation(probabilities: dict, query: list, refined: list, theta: float, refine: bool) -> str:
-    """What happened to each queried class, in words (users should see why an output is silent)."""
+def explanation(
+    probabilities: dict, query: list, refined: list, theta: float, refine: bool, segments: dict | None = None
+) -> str:
+    """What happened to each queried class, in words (users should see why an output is silent).
+    `segments` (per-frame refinement): where in the mixture each queried class was kept."""
     if not refine:
         return "Refinement off: every queried class is extracted, including ones the model does not hear."
     lines = []
@@ -120,6 +123,8 @@ def explanation(probabilities: dict, query: list, refined: list, theta: float, r
             if label in refined
             else f"removed ({heard} < θ = {theta:.2f}: not heard)"
         )
+        if segments is not None and label in refined:
+            verdict += ", where it is heard: " + ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in segments.get(label, []))
         lines.append(f"- **{label}**: {verdict}")
     if not refined:
         lines.append("\nNo queried class was detected, so the output is (close to) silence instead of a wrong sound.")
@@ -134,18 +139,24 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
     return np.round(audio * 32767).astype(np.int16)
 
 
+# What the refinement radio shows -> the pipeline's `refinement`.
+REFINEMENTS = {"Whole file": "file", "Per frame (only where each class is heard)": "frame"}
+
+
 def make_extract(extractor):
     """The click handler bound to one loaded pipeline."""
     rate = extractor.feature_extractor.sampling_rate
     has_classifier = getattr(extractor.model, "classifier", None) is not None
 
-    def extract(audio_path, classes, theta, refine, progress=gr.Progress()):  # noqa: B008 - gradio's progress idiom
+    def extract(audio_path, classes, theta, refine, refinement="file", progress=gr.Progress()):  # noqa: B008 - gradio's progress idiom
         if not classes:
             raise gr.Error("Choose at least one target class to extract.")
         mixture = read_audio(audio_path, rate)
         if refine and not has_classifier:
             gr.Warning("This model has no classifier: the query is used as given.")
             refine = False
+        if refinement not in REFINEMENTS.values():
+            raise gr.Error(f"Refinement must be one of {list(REFINEMENTS.values())}, got {refinement!r}.")
         progress(0.2, desc="Extracting")
         try:
             out = extractor(
@@ -153,6 +164,7 @@ def make_extract(extractor):
                 query=list(classes),
                 threshold=float(theta),
                 refine=bool(refine),
+                refinement=refinement,
             )
         except ValueError as error:
             raise gr.Error(str(error))
@@ -163,7 +175,7 @@ def make_extract(extractor):
             probability_table(probabilities, out["query"], out["refined_query"], refine),
             ", ".join(out["query"]),
             ", ".join(out["refined_query"]) if refine else ", ".join(out["query"]) + " (refinement off)",
-            explanation(probabilities, out["query"], out["refined_query"], float(theta), refine),
+            explanation(probabilities, out["query"], out["refined_query"], float(theta), refine, out.get("segments")),
             spectrogram_image(mixture, out["audio"], out["sampling_rate"]),
         )
 
@@ -198,6 +210,12 @@ def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
                     label="Query refinement (drop queried classes the model does not hear)",
                     elem_id="refine",
                 )
+                refinement = gr.Radio(
+                    choices=list(REFINEMENTS.items()),
+                    value="file",
+                    label="Refinement in time",
+                    elem_id="refinement",
+                )
                 button = gr.Button("Extract", variant="primary", elem_id="extract")
             with gr.Column():
                 extracted = gr.Audio(
@@ -223,14 +241,14 @@ def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
                 spectrograms = gr.Image(type="numpy", label="Spectrograms", interactive=False, elem_id="spectrograms")
         if examples:
             gr.Examples(
-                examples=[[e.path, list(e.query), theta, True] for e in examples],
-                inputs=[mixture, classes, threshold, refine],
+                examples=[[e.path, list(e.query), theta, True, "file"] for e in examples],
+                inputs=[mixture, classes, threshold, refine, refinement],
                 example_labels=[e.description for e in examples],
                 label="Example mixtures (rendered at start-up)",
             )
         button.click(
             make_extract(extractor),
-            inputs=[mixture, classes, threshold, refine],
+            inputs=[mixture, classes, threshold, refine, refinement],
             outputs=[extracted, bars, query_text, refined_text, why, spectrograms],
             api_name="extract",
         )

@@ -18,6 +18,12 @@ class ModelArguments:
         default=None,
         metadata={"help": "Weight of present classes in L_cls (QrtseConfig); unset keeps the preset's / init_from's."},
     )
+    classification_focal_gamma: float | None = field(
+        default=None,
+        metadata={
+            "help": "Focal BCE gamma of L_cls (QrtseConfig; 0 = plain BCE); unset keeps the preset's / init_from's."
+        },
+    )
 
 
 @dataclass
@@ -65,6 +71,13 @@ class TrainArguments:
     log_every: int = field(default=20, metadata={"help": "Steps between TensorBoard logs."})
     seed: int = field(default=0, metadata={"help": "Seeds initialisation, data and query sampling."})
     num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads per process."})
+    train_only_classifier: bool = field(
+        default=False,
+        metadata={
+            "help": "Freeze the trunk and the mask estimator and train the classifier alone on L_cls "
+            "(training.classifier_stage); the best model is chosen by validation macro-F1."
+        },
+    )
     reference_path: bool = field(
         default=False,
         metadata={

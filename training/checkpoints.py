@@ -1,5 +1,6 @@
 """Resumable checkpoints (Accelerate state) and the best model by validation score."""
 
+import json
 import math
 import shutil
 from pathlib import Path
@@ -19,12 +20,16 @@ class TrainingProgress:
     def record_loss(self, loss: float) -> None:
         self.losses.append(loss)
 
-    def consider_best(self, score: float, accelerator, model, output_dir: Path) -> None:
+    def consider_best(self, score: float, accelerator, model, output_dir: Path, metric: str = "snri_fmq") -> None:
+        """Save `model` (a `QrtseModel`, already unwrapped) as output_dir/best when `score`
+        (validation `metric`, higher is better) beats every earlier one."""
         if score > self.best_score:
             self.best_score = score
             if accelerator.is_main_process:
-                accelerator.unwrap_model(model).save_pretrained(output_dir / "best")
-                (output_dir / "best" / "validation.json").write_text(f'{{"step": {self.step}, "snri_fmq": {score}}}\n')
+                model.save_pretrained(output_dir / "best")
+                (output_dir / "best" / "validation.json").write_text(
+                    json.dumps({"step": self.step, metric: score}) + "\n"
+                )
 
     def state_dict(self) -> dict:
         return {"step": self.step, "losses": list(self.losses), "best_score": self.best_score}

@@ -5,7 +5,13 @@
         --data-dir data/builtin --split test --output-dir results/builtin
 
 Writes `results.json`, `results.md` (Table 1 and the Fig. 3 sweep as markdown) and
-`fig3_sweep.png`.
+`fig3_sweep.png`. With `--intra-clip` (on a build made with `--duration_s 20`) it compares
+refinement in time instead: file vs chunk vs frame vs oracle-frame refinement, scored on the
+regions where queried classes sound and where none does (`training.intra_clip_evaluation`),
+written as `intra_clip.json`, `intra_clip.md` and `intra_clip.png`.
+
+    python -m qrtse.training.evaluate --intra-clip --model proposed=modeling_qrtse/default_model \
+        --data-dir data/intra-clip --split test --output-dir results/frame-refinement
 """
 
 import argparse
@@ -19,6 +25,8 @@ from modeling_qrtse.summary import count_parameters, macs_per_second
 
 from .data_loading import class_names, frozen_examples
 from .evaluation import ORACLE, PAPER_THRESHOLDS, SWEEP_CONDITIONS, TABLE_CONDITIONS, evaluate_model
+from .intra_clip_evaluation import evaluate_intra_clip
+from .intra_clip_report import intra_clip_markdown, plot_intra_clip
 from .report import plot_sweep, results_markdown
 
 
@@ -39,6 +47,11 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seeds the inactive classes added to queries")
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--num-threads", type=int, default=None)
+    parser.add_argument(
+        "--intra-clip",
+        action="store_true",
+        help="compare refinement in time (file / chunk / frame / oracle-frame) on intra-clip mixtures (one model)",
+    )
     parser.add_argument(
         "--reference-path",
         action="store_true",
@@ -85,17 +98,48 @@ def merge_results(paths) -> dict:
     return merged
 
 
+def evaluate_intra_clip_command(args) -> dict:
+    """`--intra-clip`: one model, the settings of `training.intra_clip_evaluation`."""
+    if len(args.model) != 1 or not args.data_dir:
+        raise SystemExit("training.evaluate --intra-clip: give one --model NAME=PATH and --data-dir")
+    name, path = args.model[0].split("=", 1)
+    model = QrtseModel.from_pretrained(path).eval()
+    if model.classifier is None:
+        raise SystemExit(f"{path} has no classifier: refinement in time needs one")
+    runner = model if args.reference_path else model.optimize_for_inference()
+    examples = frozen_examples(args.data_dir, args.split, limit=args.num_mixtures)
+    with tqdm(desc=name, total=args.num_mixtures) as bar:
+        summary = evaluate_intra_clip(runner, examples, class_names(args.data_dir), seed=args.seed, progress=bar)
+    results = {
+        "split": args.split,
+        "data_dir": args.data_dir,
+        "seed": args.seed,
+        "system": name,
+        "path": path,
+        **summary,
+    }
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "intra_clip.json").write_text(json.dumps(results, indent=2))
+    (output_dir / "intra_clip.md").write_text(intra_clip_markdown(results))
+    plot_intra_clip(results, output_dir / "intra_clip.png")
+    print(intra_clip_markdown(results))
+    return results
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.num_threads:
+        import torch
+
+        torch.set_num_threads(args.num_threads)
+    if args.intra_clip:
+        return evaluate_intra_clip_command(args)
     if args.merge:
         results = merge_results(args.merge)
     else:
         if not args.model or not args.data_dir:
             raise SystemExit("training.evaluate: give --model NAME=PATH (one or more) and --data-dir, or --merge")
-        if args.num_threads:
-            import torch
-
-            torch.set_num_threads(args.num_threads)
         systems = dict(item.split("=", 1) for item in args.model)
         results = {
             "split": args.split,

@@ -24,11 +24,12 @@ from modeling_qrtse.label_space_qrtse import with_labels
 from .arguments import DataArguments, ModelArguments, TrainArguments
 from .augmentation import AugmentationConfig, augment_batch
 from .checkpoints import TrainingProgress, latest_checkpoint, save_checkpoint
+from .classifier_stage import ClassifierStage
 from .cpu_runtime import retain_freed_memory
 from .data_loading import class_names, training_batches
 from .systems import get_system
 from .training_queries import build_training_batch, random_crop
-from .validation import validate
+from .validation import validate, validate_classifier
 
 
 def parse_arguments(argv=None) -> tuple:
@@ -44,6 +45,8 @@ def build_model(model_args: ModelArguments, labels: list) -> QrtseModel:
     model = initial_model(model_args, labels)
     if model_args.classification_positive_weight is not None:
         model.config.classification_positive_weight = model_args.classification_positive_weight
+    if model_args.classification_focal_gamma is not None:
+        model.config.classification_focal_gamma = model_args.classification_focal_gamma
     return model
 
 
@@ -68,26 +71,38 @@ def initial_model(model_args: ModelArguments, labels: list) -> QrtseModel:
 
 
 def train_step(model, batch, optimizer, scheduler, accelerator, max_grad_norm: float) -> dict:
-    """One optimizer step on a batch with `query` and `target_values` already built."""
+    """One optimizer step on a batch with `query` and `target_values` already built. `model` is
+    the prepared `QrtseModel`, or a prepared `ClassifierStage` (L_cls alone)."""
     model.train()
     with accelerator.autocast():
-        output = model(
-            batch["input_values"],
-            batch["query"],
-            threshold=0.0,  # training is FMQ only: no refinement (Section 3.3)
-            target_values=batch["target_values"],
-            presence_labels=batch["presence"],
-        )
-    accelerator.backward(output.loss)
+        if isinstance(accelerator.unwrap_model(model), ClassifierStage):
+            loss = model(batch["input_values"], batch["presence"])
+            logs = {"loss": loss.detach(), "loss_cls": loss.detach()}
+        else:
+            output = model(
+                batch["input_values"],
+                batch["query"],
+                threshold=0.0,  # training is FMQ only: no refinement (Section 3.3)
+                target_values=batch["target_values"],
+                presence_labels=batch["presence"],
+            )
+            loss = output.loss
+            logs = {"loss": loss.detach(), "loss_tse": output.extraction_loss.detach()}
+            if output.classification_loss is not None:
+                logs["loss_cls"] = output.classification_loss.detach()
+    accelerator.backward(loss)
     if max_grad_norm > 0:
-        accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+        accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], max_grad_norm)
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
-    logs = {"loss": output.loss.detach(), "loss_tse": output.extraction_loss.detach()}
-    if output.classification_loss is not None:
-        logs["loss_cls"] = output.classification_loss.detach()
     return {name: accelerator.reduce(value, "mean").item() for name, value in logs.items()}
+
+
+def qrtse_model(accelerator, trained) -> QrtseModel:
+    """The `QrtseModel` inside what `accelerator.prepare` returned (DDP, ClassifierStage)."""
+    unwrapped = accelerator.unwrap_model(trained)
+    return unwrapped.model if isinstance(unwrapped, ClassifierStage) else unwrapped
 
 
 def inactive_share(data_args, system, steps_per_epoch: int, step: int) -> float:
@@ -142,7 +157,10 @@ def main(argv=None) -> dict:
     if fast_path:
         model.optimize_for_training()  # in place: same parameters, same state_dict
     accelerator.print(f"training path: {'fast (optimize_for_training)' if fast_path else 'reference modules'}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=train_args.learning_rate)
+    if train_args.train_only_classifier:
+        model = ClassifierStage(model)
+        accelerator.print("training the classifier alone (trunk and mask estimator frozen)")
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=train_args.learning_rate)
     total_steps = train_args.epochs * train_args.steps_per_epoch
     scheduler = get_cosine_schedule_with_warmup(
         optimizer, round(train_args.warmup_epochs * train_args.steps_per_epoch), total_steps
@@ -170,7 +188,7 @@ def main(argv=None) -> dict:
     accelerator.init_trackers("tensorboard")
 
     last_step = min(total_steps, train_args.max_steps or total_steps)
-    segment = round(data_args.segment_seconds * accelerator.unwrap_model(model).config.sampling_rate)
+    segment = round(data_args.segment_seconds * qrtse_model(accelerator, model).config.sampling_rate)
     num_labels = len(labels)
     augmentation = (
         AugmentationConfig(probability=data_args.augment_probability) if data_args.augment_probability else None
@@ -202,9 +220,11 @@ def main(argv=None) -> dict:
                     step=progress.step,
                 )
             if progress.step % train_args.evaluate_every == 0 or progress.step == last_step:
-                scores = validate(accelerator.unwrap_model(model), data_args, accelerator)
+                validator = validate_classifier if train_args.train_only_classifier else validate
+                scores = validator(qrtse_model(accelerator, model), data_args, accelerator)
                 accelerator.log({f"validation/{k}": v for k, v in scores.items()}, step=progress.step)
-                progress.consider_best(scores["snri_fmq"], accelerator, model, output_dir)
+                metric = "macro_f1" if train_args.train_only_classifier else "snri_fmq"
+                progress.consider_best(scores[metric], accelerator, qrtse_model(accelerator, model), output_dir, metric)
             if progress.step % train_args.checkpoint_every == 0 or progress.step == last_step:
                 save_checkpoint(accelerator, output_dir, progress.step, train_args.keep_checkpoints)
             if progress.step >= last_step or progress.step % train_args.steps_per_epoch == 0:
@@ -212,7 +232,7 @@ def main(argv=None) -> dict:
     bar.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        accelerator.unwrap_model(model).save_pretrained(output_dir / "final")
+        qrtse_model(accelerator, model).save_pretrained(output_dir / "final")
         (output_dir / "loss_history.json").write_text(json.dumps(progress.losses))
     accelerator.end_training()
     return {"step": progress.step, "losses": progress.losses, "best": progress.best_score}

@@ -115,6 +115,17 @@ def test_no_refine_and_oracle(capsys, mixture_file, tiny_pipeline_folder, tmp_pa
     assert summary["targets"][0]["refined_query"] == ["Bark"]
 
 
+def test_frame_refinement_reports_where_each_class_was_kept(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
+    base = [*extract_trumpet_bark(mixture_file, tiny_pipeline_folder, tmp_path / "o.wav"), "--overwrite"]
+    options = ["--refinement", "frame", "--threshold", "0", "--frame-smoothing", "pad_s=0.1", "median_s=0.05"]
+    summary = json.loads(run(capsys, *base, *options, "--json")[1])
+    target = summary["targets"][0]
+    assert target["refined_query"] == ["Bark", "Trumpet"]
+    assert target["segments"] == {"Bark": [[0.0, 2.0]], "Trumpet": [[0.0, 2.0]]}  # theta 0 keeps every frame
+    code, stdout, _ = run(capsys, *base, *options)
+    assert code == 0 and "Bark kept at 0.00-2.00 s" in stdout
+
+
 def test_several_targets_are_numbered(capsys, mixture_file, tiny_pipeline_folder, tmp_path):
     code, stdout, _ = run(
         capsys,
@@ -143,6 +154,10 @@ def test_several_targets_are_numbered(capsys, mixture_file, tiny_pipeline_folder
         (["missing.wav", "-q", "Bark"], "not found: missing.wav"),
         (["-q", "Bark"], "either MIXTURE files or --example"),
         (["MIX", "--example", "-q", "Bark"], "either MIXTURE files or --example"),
+        (["MIX", "-q", "Bark", "--frame-smoothing", "pad_s=0.1"], "--frame-smoothing needs --refinement frame"),
+        (["MIX", "-q", "Bark", "--refinement", "frame", "--frame-smoothing", "pad=0.1"], "unknown frame smoothing"),
+        (["MIX", "-q", "Bark", "--refinement", "frame", "--frame-smoothing", "pad_s=-1"], "pad_s must be a finite"),
+        (["MIX", "-q", "Bark", "--refinement", "frame", "--frame-smoothing", "pad_s"], "takes NAME=SECONDS"),
     ],
 )
 def test_errors_exit_2_with_a_message(capsys, mixture_file, tiny_pipeline_folder, tmp_path, argv, message):

@@ -36,6 +36,29 @@ def test_onnx_matches_pytorch_at_two_lengths_with_refinement(tiny_model):
         assert np.abs(clip_probabilities - reference.clip_probabilities.numpy()).max() < TOLERANCE
 
 
+def test_frame_refinement_in_onnx_matches_the_engine_at_two_lengths(tiny_model):
+    from modeling_qrtse.long_form_qrtse import extract_long_form
+
+    probe, query = mixtures(tiny_model.config, 1, 16000, seed=0)
+    with torch.no_grad():
+        frames = tiny_model(probe, query, threshold=0.0).frame_probabilities[..., [0, 3, 7]]
+    threshold = float(frames.flatten().median())  # frame decisions that change over time
+    smoothing = {"median_s": 0.02, "min_gap_s": 0.05, "min_event_s": 0.02, "pad_s": 0.02}
+    session = onnx_session(
+        export_onnx(tiny_model, threshold=threshold, refinement="frame", frame_smoothing=smoothing), threads=1
+    )
+    for length, seed in ((16000, 1), (12345, 2)):
+        waveform, query = mixtures(tiny_model.config, 2, length, seed)
+        extracted, _, activity = session.run(None, {"input_values": waveform.numpy(), "query": query.numpy()})
+        with torch.no_grad():
+            reference = extract_long_form(
+                tiny_model, waveform, query[:, None], threshold=threshold, refinement="frame", frame_smoothing=smoothing
+            )
+        expected = reference.frame_activity.numpy()
+        assert activity.shape == expected.shape and (activity == expected).all()
+        assert np.abs(extracted - reference.extracted_values[:, 0].numpy()).max() < TOLERANCE
+
+
 def test_model_without_classifier_exports_the_extraction_only():
     torch.manual_seed(0)
     model = QrtseModel(QrtseConfig.from_preset("tiny", use_classifier=False)).eval()

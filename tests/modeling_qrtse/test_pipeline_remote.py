@@ -37,6 +37,7 @@ def test_saved_folder_carries_the_pipeline(tiny_pipeline_folder):
         "audio_inputs_qrtse.py",
         "chunking_qrtse.py",
         "long_form_qrtse.py",
+        "frame_refinement_qrtse.py",
         "pipeline_outputs_qrtse.py",
         "onnx_runtime_qrtse.py",
         "preprocessor_config.json",

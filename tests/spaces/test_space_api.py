@@ -12,9 +12,9 @@ from gradio_client.exceptions import AppError
 pytestmark = pytest.mark.slow  # starts the Space (gradio import + model load) once per session
 
 
-def extract(url, path, classes=("Bark", "Trumpet"), theta=0.1, refine=True):
+def extract(url, path, classes=("Bark", "Trumpet"), theta=0.1, refine=True, refinement="file"):
     client = Client(url, verbose=False)
-    return client.predict(handle_file(str(path)), list(classes), theta, refine, api_name="/extract")
+    return client.predict(handle_file(str(path)), list(classes), theta, refine, refinement, api_name="/extract")
 
 
 def test_extract_returns_audio_probabilities_queries_and_spectrograms(space_url, mixture_file):
@@ -27,6 +27,13 @@ def test_extract_returns_audio_probabilities_queries_and_spectrograms(space_url,
     rows = {row[0]: row for row in bars["data"]}
     assert {"Bark", "Trumpet"} <= set(rows) and all(0 <= row[1] <= 1 for row in rows.values())
     assert "**Bark**" in why and image_path.endswith((".webp", ".png"))
+
+
+def test_frame_refinement_says_where_each_class_was_kept(space_url, mixture_file):
+    audio_path, _, _, refined, why, _ = extract(space_url, mixture_file, theta=0.0, refinement="frame")
+    audio, _ = sf.read(audio_path)
+    assert refined == "Bark, Trumpet" and len(audio) == 3 * 16000
+    assert "where it is heard: 0.0–3.0 s" in why  # theta 0 keeps every frame
 
 
 def test_refinement_at_theta_one_removes_every_class(space_url, mixture_file):
@@ -60,7 +67,7 @@ def test_bad_input_is_explained(space_url, mixture_file, tmp_path, case, message
         sf.write(tmp_path / "nan.wav", np.full(1600, np.nan, np.float32), 16000, subtype="FLOAT")
         path = handle_file(str(tmp_path / "nan.wav"))
     with pytest.raises(AppError, match=message):
-        client.predict(path, classes, 0.1, True, api_name="/extract")
+        client.predict(path, classes, 0.1, True, "file", api_name="/extract")
 
 
 def test_eight_concurrent_clients_all_succeed(space_url, mixture_file):
