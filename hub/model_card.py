@@ -193,6 +193,8 @@ Needs `transformers`, `torch`, `soundfile` and `soxr` (no other package: the mod
 
 Any sample rate and channel count is accepted (resampled to {config.sampling_rate} Hz mono). Long
 files are processed in chunks with bounded memory. `refine=False` uses the query as given.
+`refinement="frame"` keeps each queried class only where the classifier hears it (the output's
+`"segments"` say where), instead of for the whole file.
 
 ## Classes ({len(labels)})
 

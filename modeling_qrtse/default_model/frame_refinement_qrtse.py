@@ -1,0 +1,167 @@
+"""Frame-level query refinement: a query that varies over time (the paper's Section 5 future work).
+
+Clip-level refinement (eq. 7) keeps a queried class for the whole input when its clip probability
+passes theta. Frame-level refinement keeps it only in the frames where the classifier hears it: a
+class must pass the clip decision (so absent classes go exactly as with clip refinement), and
+within the input its frame probabilities `(batch, frames, classes)` are thresholded at the frame
+threshold and smoothed as sound event detection post-processes its decisions (a two-level,
+hysteresis-like rule: the clip theta decides whether, the frame threshold where); each frame of the
+query keeps the classes active there. The query embedding is linear and multiplies Z element-wise per frame (eqs. 2-3), so the
+mask estimator takes a per-frame query without any change to the architecture
+(`QrtseModel.estimate_mask` with a `(batch, K, frames, classes)` query).
+
+Smoothing, in this order, on the 0/1 decisions of each class (all of it max / average pooling, so
+it runs on any length in O(frames) memory and exports to ONNX):
+1. median filter over `median_s` (on 0/1 decisions a median is a majority vote);
+2. gaps between two events of up to `min_gap_s` are filled (morphological closing);
+3. events of up to `min_event_s` are removed (morphological opening);
+4. every event is widened by `pad_s` on both sides, so onsets and tails are not cut.
+Lengths are rounded to whole frames (closing and opening to an even number: a gap or event of
+2r frames or fewer goes, with 2r the largest even number not above the length); 0 turns a step off.
+A gap at either end of the input counts as a gap only up to r frames (an event near the start is
+extended to it). With all four at 0 a class is kept exactly
+in the frames where p >= theta.
+
+Shipped as remote code next to the model: flat sibling imports and torch only.
+"""
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch.nn import functional as F
+
+# The gate of frames whose refined query is empty (`config.silence_empty_query`) falls from 1 to 0
+# over a linear ramp of twice this length outside each kept region instead of within one frame, so
+# a kept event starts and ends without a click.
+GATE_RAMP_S = 0.01
+
+
+@dataclass(frozen=True)
+class FrameSmoothing:
+    """The frame decisions' threshold (None: the clip theta) and their post-processing, in seconds
+    (module docstring). `from_dict` builds it from `config.frame_smoothing` or a pipeline
+    argument; bad values raise `ValueError`."""
+
+    threshold: float | None = None
+    median_s: float = 0.0
+    min_gap_s: float = 0.0
+    min_event_s: float = 0.0
+    pad_s: float = 0.0
+
+    def __post_init__(self):
+        if self.threshold is not None and (
+            isinstance(self.threshold, bool)
+            or not isinstance(self.threshold, (int, float))
+            or not 0.0 <= self.threshold <= 1.0
+        ):
+            raise ValueError(f"frame smoothing threshold must be None or a number in [0, 1], got {self.threshold!r}")
+        for field in fields(self):
+            if field.name == "threshold":
+                continue
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"frame smoothing {field.name} must be a number of seconds, got {value!r}")  # noqa: TRY004 (every bad parameter is a ValueError for callers)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"frame smoothing {field.name} must be a finite number >= 0 seconds, got {value!r}")
+
+    @classmethod
+    def from_dict(cls, values) -> "FrameSmoothing":
+        if isinstance(values, cls):
+            return values
+        if values is None:
+            return cls()
+        if not isinstance(values, dict):
+            raise ValueError(f"frame smoothing must be a dict of seconds, got {type(values).__name__}")  # noqa: TRY004 (every bad parameter is a ValueError for callers)
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown frame smoothing parameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _frames(seconds: float, frame_rate: float) -> int:
+    return round(seconds * frame_rate)
+
+
+def _dilate(decisions: torch.Tensor, radius: int) -> torch.Tensor:
+    """Max over `2 radius + 1` frames `(rows, frames)`; past the borders counts as inactive."""
+    if radius <= 0:
+        return decisions
+    return F.max_pool1d(decisions[:, None], 2 * radius + 1, stride=1, padding=radius)[:, 0]
+
+
+def _erode(decisions: torch.Tensor, radius: int, border: float) -> torch.Tensor:
+    """Min over `2 radius + 1` frames; past the borders counts as `border` (0 or 1)."""
+    if radius <= 0:
+        return decisions
+    padded = F.pad(1.0 - decisions[:, None], (radius, radius), value=1.0 - border)
+    return 1.0 - F.max_pool1d(padded, 2 * radius + 1, stride=1)[:, 0]
+
+
+def _majority(decisions: torch.Tensor, width: int) -> torch.Tensor:
+    """Median filter of 0/1 decisions over an odd `width` (edges replicated)."""
+    if width <= 1:
+        return decisions
+    width += 1 - width % 2
+    padded = F.pad(decisions[:, None], (width // 2, width // 2), mode="replicate")
+    return (F.avg_pool1d(padded, width, stride=1)[:, 0] >= 0.5).to(decisions.dtype)
+
+
+def smooth_decisions(decisions: torch.Tensor, smoothing: FrameSmoothing, frame_rate: float) -> torch.Tensor:
+    """Smooth 0/1 float decisions `(rows, frames)` (module docstring, steps 1-4)."""
+    decisions = _majority(decisions, _frames(smoothing.median_s, frame_rate))
+    gap = _frames(smoothing.min_gap_s, frame_rate) // 2
+    decisions = _erode(_dilate(decisions, gap), gap, border=1.0)  # closing: fills short gaps
+    event = _frames(smoothing.min_event_s, frame_rate) // 2
+    decisions = _dilate(_erode(decisions, event, border=0.0), event)  # opening: drops short events
+    return _dilate(decisions, _frames(smoothing.pad_s, frame_rate))
+
+
+def frame_activity(
+    frame_probabilities: torch.Tensor,
+    clip_probabilities: torch.Tensor | None,
+    threshold,
+    smoothing: FrameSmoothing,
+    frame_rate: float,
+) -> torch.Tensor:
+    """Which classes are active in which frames: `(batch, frames, classes)` bool. A class is
+    active in a frame if its clip probability `(batch, classes)` passes `threshold` (theta of eq.
+    7, a float or one per class; no clip gate when `clip_probabilities` is None) and its smoothed
+    frame decision, `frame_probabilities` `(batch, frames, classes)` >= `smoothing.threshold` (by
+    default theta), holds there."""
+    batch, num_frames, num_classes = frame_probabilities.shape
+    theta = torch.as_tensor(threshold, dtype=frame_probabilities.dtype)
+    frame_theta = theta if smoothing.threshold is None else torch.as_tensor(smoothing.threshold, dtype=theta.dtype)
+    decided = (frame_probabilities >= frame_theta).float()
+    rows = decided.transpose(1, 2).reshape(batch * num_classes, num_frames)
+    smoothed = smooth_decisions(rows, smoothing, frame_rate)
+    active = smoothed.reshape(batch, num_classes, num_frames).transpose(1, 2) > 0.5
+    if clip_probabilities is not None:
+        active = active & (clip_probabilities >= theta)[:, None, :]
+    return active
+
+
+def frame_query(query: torch.Tensor, activity: torch.Tensor) -> torch.Tensor:
+    """The time-varying query `(batch, K, frames, classes)`: each of the K queries `(batch, K,
+    classes)` keeps, in each frame, the queried classes active there (`activity` `(batch, frames,
+    classes)`)."""
+    return query[:, :, None, :] * activity[:, None].to(query.dtype)
+
+
+def empty_frame_gate(query: torch.Tensor, frame_rate: float) -> torch.Tensor:
+    """`(batch * K, 1, frames)` gain on the mask for a frame query `(batch, K, frames, classes)`:
+    1 where the query names a class, 0 where it names none, with a linear ramp of 2 x
+    `GATE_RAMP_S` outside each kept region (the frame-level form of `config.silence_empty_query`)."""
+    batch, num_queries, num_frames, _ = query.shape
+    kept = (query.sum(-1) > 0).to(query.dtype).reshape(batch * num_queries, num_frames)
+    ramp = _frames(GATE_RAMP_S, frame_rate)
+    if ramp > 0:
+        # Widen by the ramp, then average over the same width: 1 on every kept frame, a linear
+        # fall to 0 over `ramp` frames outside.
+        widened = F.pad(_dilate(kept, ramp)[:, None], (ramp, ramp), mode="replicate")
+        kept = F.avg_pool1d(widened, 2 * ramp + 1, stride=1)[:, 0]
+    return kept[:, None]
