@@ -72,7 +72,7 @@ def add_extract_command(subparsers) -> None:
         nargs="+",
         metavar="NAME=SECONDS",
         help="with --refinement frame: override the model's frame smoothing, e.g. pad_s=0.3 median_s=0.2 "
-        "(names: threshold, median_s, min_gap_s, min_event_s, pad_s)",
+        "(names: threshold, gate_s, median_s, min_gap_s, min_event_s, pad_s)",
     )
     parser.add_argument("--chunk-length", type=float, help="chunk length in seconds (default 30; 0 = one pass)")
     parser.add_argument("--keep-rate", action="store_true", help="write the output at the input's sample rate")

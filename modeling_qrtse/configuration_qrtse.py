@@ -142,9 +142,10 @@ class QrtseConfig(PretrainedConfig):
         refinement_threshold (`float`, *optional*, defaults to 0.1):
             Default theta of eq. (7); 0 disables refinement.
         frame_smoothing (`dict`, *optional*):
-            How frame-level refinement (`refinement="frame"`) smooths its frame decisions, in
-            seconds: `median_s`, `min_gap_s`, `min_event_s`, `pad_s` (`frame_refinement_qrtse`);
-            missing keys are 0 (no smoothing).
+            How frame-level refinement (`refinement="frame"`) decides and smooths its frame
+            decisions (`frame_refinement_qrtse.FrameSmoothing`): `threshold` (None: theta), `gate_s`
+            (window of the presence decision; None: the whole input) and `median_s`, `min_gap_s`,
+            `min_event_s`, `pad_s` in seconds; missing keys are None / 0 (no smoothing).
         silence_empty_query (`bool`, *optional*, defaults to `False`):
             What the model returns for an item whose (refined) query names no class. `False`
             runs the mask estimator on the zero query as the paper does (its output is then

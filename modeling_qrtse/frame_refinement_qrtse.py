@@ -1,12 +1,14 @@
 """Frame-level query refinement: a query that varies over time (the paper's Section 5 future work).
 
 Clip-level refinement (eq. 7) keeps a queried class for the whole input when its clip probability
-passes theta. Frame-level refinement keeps it only in the frames where the classifier hears it: a
-class must pass the clip decision (so absent classes go exactly as with clip refinement), and
-within the input its frame probabilities `(batch, frames, classes)` are thresholded at the frame
-threshold and smoothed as sound event detection post-processes its decisions (a two-level,
-hysteresis-like rule: the clip theta decides whether, the frame threshold where); each frame of the
-query keeps the classes active there. The query embedding is linear and multiplies Z element-wise per frame (eqs. 2-3), so the
+passes theta. Frame-level refinement keeps it only in the frames where the classifier hears it, by
+a two-level, hysteresis-like rule: a presence decision at theta says whether the class is there,
+and its frame probabilities `(batch, frames, classes)`, thresholded at the frame threshold and
+smoothed as sound event detection post-processes its decisions, say where; each frame of the
+query keeps the classes active there. The presence decision is the clip decision of eq. 7 (so
+absent classes go exactly as with clip refinement), or with `gate_s` a local one: the frame
+probabilities pooled, with the classifier's own pooling, over a window of `gate_s` seconds around
+each frame, so that a short event in a long input is not outvoted by the rest of the input. The query embedding is linear and multiplies Z element-wise per frame (eqs. 2-3), so the
 mask estimator takes a per-frame query without any change to the architecture
 (`QrtseModel.estimate_mask` with a `(batch, K, frames, classes)` query).
 
@@ -44,6 +46,7 @@ class FrameSmoothing:
     argument; bad values raise `ValueError`."""
 
     threshold: float | None = None
+    gate_s: float | None = None
     median_s: float = 0.0
     min_gap_s: float = 0.0
     min_event_s: float = 0.0
@@ -56,8 +59,15 @@ class FrameSmoothing:
             or not 0.0 <= self.threshold <= 1.0
         ):
             raise ValueError(f"frame smoothing threshold must be None or a number in [0, 1], got {self.threshold!r}")
+        if self.gate_s is not None and (
+            isinstance(self.gate_s, bool)
+            or not isinstance(self.gate_s, (int, float))
+            or not math.isfinite(self.gate_s)
+            or self.gate_s <= 0
+        ):
+            raise ValueError(f"frame smoothing gate_s must be None or a finite number > 0 seconds, got {self.gate_s!r}")
         for field in fields(self):
-            if field.name == "threshold":
+            if field.name in ("threshold", "gate_s"):
                 continue
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -121,18 +131,37 @@ def smooth_decisions(decisions: torch.Tensor, smoothing: FrameSmoothing, frame_r
     return _dilate(decisions, _frames(smoothing.pad_s, frame_rate))
 
 
+def local_presence(frame_probabilities: torch.Tensor, window: int, pooling: str) -> torch.Tensor:
+    """`(batch, frames, classes)`: the frame probabilities pooled over `2 (window // 2) + 1` frames
+    around each frame with the classifier's `pooling` (`classifier_qrtse.pool_frames`; past the
+    borders counts as no frame)."""
+    batch, num_frames, num_classes = frame_probabilities.shape
+    rows = frame_probabilities.transpose(1, 2).reshape(batch * num_classes, 1, num_frames)
+    radius = window // 2
+    if pooling == "max":
+        pooled = F.max_pool1d(rows, 2 * radius + 1, stride=1, padding=radius)
+    elif pooling == "mean":
+        pooled = F.avg_pool1d(rows, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+    else:  # linear softmax: sum(p^2) / sum(p) over the window
+        squares = F.avg_pool1d(rows * rows, 2 * radius + 1, stride=1, padding=radius)
+        pooled = squares / F.avg_pool1d(rows, 2 * radius + 1, stride=1, padding=radius).clamp_min(1e-7)
+    return pooled.reshape(batch, num_classes, num_frames).transpose(1, 2)
+
+
 def frame_activity(
     frame_probabilities: torch.Tensor,
     clip_probabilities: torch.Tensor | None,
     threshold,
     smoothing: FrameSmoothing,
     frame_rate: float,
+    pooling: str = "linear_softmax",
 ) -> torch.Tensor:
     """Which classes are active in which frames: `(batch, frames, classes)` bool. A class is
-    active in a frame if its clip probability `(batch, classes)` passes `threshold` (theta of eq.
-    7, a float or one per class; no clip gate when `clip_probabilities` is None) and its smoothed
-    frame decision, `frame_probabilities` `(batch, frames, classes)` >= `smoothing.threshold` (by
-    default theta), holds there."""
+    active in a frame if it passes the presence decision at `threshold` (theta of eq. 7, a float or
+    one per class): its clip probability `(batch, classes)`, or with `smoothing.gate_s` its
+    `local_presence` (`pooling`: the classifier's); no presence decision when neither is given;
+    and its smoothed frame decision, `frame_probabilities` `(batch, frames, classes)` >=
+    `smoothing.threshold` (by default theta), holds there."""
     batch, num_frames, num_classes = frame_probabilities.shape
     theta = torch.as_tensor(threshold, dtype=frame_probabilities.dtype)
     frame_theta = theta if smoothing.threshold is None else torch.as_tensor(smoothing.threshold, dtype=theta.dtype)
@@ -140,7 +169,9 @@ def frame_activity(
     rows = decided.transpose(1, 2).reshape(batch * num_classes, num_frames)
     smoothed = smooth_decisions(rows, smoothing, frame_rate)
     active = smoothed.reshape(batch, num_classes, num_frames).transpose(1, 2) > 0.5
-    if clip_probabilities is not None:
+    if smoothing.gate_s is not None:
+        active = active & (local_presence(frame_probabilities, _frames(smoothing.gate_s, frame_rate), pooling) >= theta)
+    elif clip_probabilities is not None:
         active = active & (clip_probabilities >= theta)[:, None, :]
     return active
 

@@ -139,21 +139,27 @@ class _Extraction:
         shape = (*self.query.shape[:2], self.waveform.shape[-1])
         return torch.zeros(shape, dtype=torch.float32, device=self.waveform.device)
 
+    def classify_file(self, plan, cached: dict, keep_frames: bool) -> tuple:
+        """Pass 1: classify every chunk and pool over the whole file. Returns the clip
+        probabilities and, with `keep_frames`, each chunk's own frame probabilities; a single
+        chunk's features are left in `cached` for pass 2."""
+        pooling, frame_outputs = StreamingPooling(self.config.classifier_pooling), []
+        for chunk in plan:
+            features = self.encode(chunk)
+            if len(plan) == 1:
+                cached[chunk] = features
+            frames, weights = self.classify(features[1], chunk)
+            pooling.add(frames, weights)
+            if keep_frames:
+                frame_outputs.append(self.owned(frames, chunk))
+        return pooling.result(), frame_outputs
+
     def per_file(self, plan, crossfade, return_probabilities) -> LongFormOutput:
         """Pass 1 classifies every chunk and pools over the file; pass 2 extracts with the refined
         query. A single chunk keeps its features, so short inputs take one pass."""
         cached, clip_probabilities, frame_outputs = {}, None, []
         if self.has_classifier:
-            pooling = StreamingPooling(self.config.classifier_pooling)
-            for chunk in plan:
-                features = self.encode(chunk)
-                if len(plan) == 1:
-                    cached[chunk] = features
-                frames, weights = self.classify(features[1], chunk)
-                pooling.add(frames, weights)
-                if return_probabilities:
-                    frame_outputs.append(self.owned(frames, chunk))
-            clip_probabilities = pooling.result()
+            clip_probabilities, frame_outputs = self.classify_file(plan, cached, return_probabilities)
         refined = self.refined(clip_probabilities)
         extracted = self.new_output()
         for chunk in plan:
@@ -171,18 +177,17 @@ class _Extraction:
             batch_size, num_classes = self.query.shape[0], self.query.shape[-1]
             activity = torch.ones(batch_size, num_frames, num_classes, dtype=torch.bool, device=self.waveform.device)
             if self.has_classifier:
-                pooling = StreamingPooling(self.config.classifier_pooling)
-                for chunk in plan:
-                    features = self.encode(chunk)
-                    if len(plan) == 1:
-                        cached[chunk] = features
-                    frames, weights = self.classify(features[1], chunk)
-                    pooling.add(frames, weights)
-                    frame_outputs.append(self.owned(frames, chunk))
-                clip_probabilities = pooling.result()
+                clip_probabilities, frame_outputs = self.classify_file(plan, cached, keep_frames=True)
                 frame_probabilities = torch.cat(frame_outputs, dim=1)[:, :num_frames]
+                # Frames past an item's end (batch padding) count as silence in local pooling.
+                valid = frame_validity(self.config, self.lengths, num_frames)[..., None]
                 activity = frame_activity(
-                    frame_probabilities, clip_probabilities, self.threshold, smoothing, self.config.frame_rate
+                    frame_probabilities * valid.to(frame_probabilities.dtype),
+                    clip_probabilities,
+                    self.threshold,
+                    smoothing,
+                    self.config.frame_rate,
+                    self.config.classifier_pooling,
                 )
             if self.has_oracle is not None and self.oracle_presence is not None:
                 oracle = self.oracle_presence.to(torch.bool)[:, None].expand_as(activity)

@@ -63,7 +63,12 @@ class QrtseOnnxGraph(nn.Module):
             clip_probabilities, frame_probabilities = model.classify(shared_features, frame_mask)
             if self.refinement == "frame":
                 activity = frame_activity(
-                    frame_probabilities, clip_probabilities, self.threshold, self.smoothing, model.config.frame_rate
+                    frame_probabilities,
+                    clip_probabilities,
+                    self.threshold,
+                    self.smoothing,
+                    model.config.frame_rate,
+                    model.config.classifier_pooling,
                 )
             elif self.threshold > 0:
                 query = refine_query(query, clip_probabilities, self.threshold)

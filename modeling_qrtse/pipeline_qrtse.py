@@ -70,8 +70,8 @@ class TargetSoundExtractionPipeline(Pipeline):
             `frame_smoothing` says; two passes). See `long_form_qrtse`. With `"file"`, input that
             fits one chunk takes one pass and equals `QrtseModel.forward` exactly.
         frame_smoothing (`dict`, defaults to `config.frame_smoothing`): with `refinement="frame"`,
-            the frame `threshold` (None: theta) and `median_s`, `min_gap_s`, `min_event_s`, `pad_s`
-            in seconds (`frame_refinement_qrtse.FrameSmoothing`); keys not given keep the model's
+            the frame `threshold` (None: theta), `gate_s` (the presence decision's window; None:
+            the whole file) and `median_s`, `min_gap_s`, `min_event_s`, `pad_s` in seconds (`frame_refinement_qrtse.FrameSmoothing`); keys not given keep the model's
             values; bad values raise `ValueError`.
         chunk_length_s (`float`, defaults to 30): length of the core of each chunk. Each chunk is
             processed with `context_s` of extra audio on each side, which is discarded

@@ -118,13 +118,18 @@ def evaluate_intra_clip_command(args) -> dict:
         "path": path,
         **summary,
     }
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "intra_clip.json").write_text(json.dumps(results, indent=2))
-    (output_dir / "intra_clip.md").write_text(intra_clip_markdown(results))
-    plot_intra_clip(results, output_dir / "intra_clip.png")
-    print(intra_clip_markdown(results))
+    write_results(args.output_dir, "intra_clip", results, intra_clip_markdown(results), plot_intra_clip)
     return results
+
+
+def write_results(output_dir, name: str, results: dict, markdown: str, plot, plot_name: str | None = None) -> None:
+    """`name`.json, `name`.md (also printed) and the plot (`plot_name`, default `name`.png)."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / f"{name}.json").write_text(json.dumps(results, indent=2))
+    (output_dir / f"{name}.md").write_text(markdown)
+    plot(results, output_dir / (plot_name or f"{name}.png"))
+    print(markdown)
 
 
 def main(argv=None) -> dict:
@@ -150,12 +155,7 @@ def main(argv=None) -> dict:
             "num_mixtures": args.num_mixtures,
             "systems": {name: evaluate_system(path, args) | {"path": path} for name, path in systems.items()},
         }
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
-    (output_dir / "results.md").write_text(results_markdown(results))
-    plot_sweep(results, output_dir / "fig3_sweep.png")
-    print(results_markdown(results))
+    write_results(args.output_dir, "results", results, results_markdown(results), plot_sweep, "fig3_sweep.png")
     return results
 
 

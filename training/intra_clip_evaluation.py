@@ -102,7 +102,12 @@ def score_intra_clip(
     truth = torch.from_numpy(frames_of(activity, config))[:num_frames]
     oracle_frames[0, : len(truth)] = truth  # frames past the input (encoder padding) stay inactive
     decided = frame_activity(
-        analysis.frame_probabilities, analysis.clip_probabilities, threshold, smoothing, config.frame_rate
+        analysis.frame_probabilities,
+        analysis.clip_probabilities,
+        threshold,
+        smoothing,
+        config.frame_rate,
+        config.classifier_pooling,
     )
     presence_tensor = torch.from_numpy(presence)[None]
     queries, keys, targets, regions, drawn_queries = [], [], [], [], []

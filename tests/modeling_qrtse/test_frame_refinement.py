@@ -49,6 +49,28 @@ def test_a_class_must_pass_the_clip_decision_and_then_the_frame_threshold():
     assert activity[0].tolist() == [[True, False], [False, False], [True, False]]
 
 
+def test_a_local_presence_gate_keeps_a_short_event_that_the_clip_decision_drops():
+    frames = torch.full((1, 100, 1), 0.02)
+    frames[0, 40:50, 0] = 0.9  # one second of a sound in ten seconds (10 frames per second)
+    clip = torch.tensor([[0.2]])  # pooled over the whole input: below theta
+    assert not frame_activity(frames, clip, 0.5, FrameSmoothing(), FRAME_RATE).any()
+    local = frame_activity(frames, clip, 0.5, FrameSmoothing(gate_s=2.0), FRAME_RATE)[0, :, 0]
+    assert local.nonzero().flatten().tolist() == list(range(40, 50))
+
+
+def test_local_presence_pools_like_the_classifier():
+    from modeling_qrtse.classifier_qrtse import pool_frames
+    from modeling_qrtse.frame_refinement_qrtse import local_presence
+
+    torch.manual_seed(0)
+    frames = torch.rand(2, 30, 3)
+    for pooling in ("linear_softmax", "mean", "max"):
+        pooled = local_presence(frames, 7, pooling)
+        window = frames[:, 7:14]  # the 7 frames centred on frame 10
+        expected = pool_frames(window, torch.ones(2, 7, dtype=torch.bool), pooling)
+        torch.testing.assert_close(pooled[:, 10], expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "values, message",
     [
@@ -58,6 +80,7 @@ def test_a_class_must_pass_the_clip_decision_and_then_the_frame_threshold():
         ({"min_event_s": True}, "min_event_s must be a number of seconds"),
         ({"median": 0.1}, "unknown frame smoothing parameter"),
         ({"threshold": 1.5}, "threshold must be None or a number in \\[0, 1\\]"),
+        ({"gate_s": 0.0}, "gate_s must be None or a finite number > 0"),
         ([0.1], "must be a dict of seconds"),
     ],
 )
