@@ -8,8 +8,9 @@ smoothed as sound event detection post-processes its decisions, say where; each 
 query keeps the classes active there. The presence decision is the clip decision of eq. 7 (so
 absent classes go exactly as with clip refinement), or with `gate_s` a local one: the frame
 probabilities pooled, with the classifier's own pooling, over a window of `gate_s` seconds around
-each frame, so that a short event in a long input is not outvoted by the rest of the input. The query embedding is linear and multiplies Z element-wise per frame (eqs. 2-3), so the
-mask estimator takes a per-frame query without any change to the architecture
+each frame, so that a short event in a long input is not outvoted by the rest of the input. The
+query embedding is linear and multiplies Z element-wise per frame (eqs. 2-3), so the mask
+estimator takes a per-frame query without any change to the architecture
 (`QrtseModel.estimate_mask` with a `(batch, K, frames, classes)` query).
 
 Smoothing, in this order, on the 0/1 decisions of each class (all of it max / average pooling, so
@@ -21,8 +22,8 @@ it runs on any length in O(frames) memory and exports to ONNX):
 Lengths are rounded to whole frames (closing and opening to an even number: a gap or event of
 2r frames or fewer goes, with 2r the largest even number not above the length); 0 turns a step off.
 A gap at either end of the input counts as a gap only up to r frames (an event near the start is
-extended to it). With all four at 0 a class is kept exactly
-in the frames where p >= theta.
+extended to it). With all four at 0 a class that passes the presence decision is kept exactly in
+the frames where its probability reaches the frame threshold.
 
 Shipped as remote code next to the model: flat sibling imports and torch only.
 """
@@ -33,7 +34,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch.nn import functional as F
 
-# The gate of frames whose refined query is empty (`config.silence_empty_query`) falls from 1 to 0
+# The mask gain of frames whose refined query is empty (`config.silence_empty_query`) falls from 1 to 0
 # over a linear ramp of twice this length outside each kept region instead of within one frame, so
 # a kept event starts and ends without a click.
 GATE_RAMP_S = 0.01
