@@ -34,7 +34,7 @@ import torch
 
 from modeling_qrtse.frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query
 from modeling_qrtse.long_form_qrtse import extract_long_form
-from modeling_qrtse.refinement_qrtse import ORACLE_THRESHOLD
+from modeling_qrtse.refinement_qrtse import ORACLE_THRESHOLD, refine_query
 
 from .evaluation import TABLE_CONDITIONS, to_model_labels
 from .metrics import A_MIX_FLOOR_DB, snr_improvement
@@ -110,26 +110,28 @@ def score_intra_clip(
         config.classifier_pooling,
     )
     presence_tensor = torch.from_numpy(presence)[None]
+
+    def frame_queries(setting: str, query: torch.Tensor) -> torch.Tensor:
+        """The `(frames, classes)` query of one setting for a `(1, 1, classes)` query."""
+        if setting == "frame":
+            return frame_query(query, decided)[0, 0]
+        if setting == "oracle-frame":
+            return frame_query(query, oracle_frames)[0, 0]
+        if setting == "file":
+            query = refine_query(query, analysis.clip_probabilities, threshold)
+        elif setting == "oracle":
+            query = refine_query(query, presence_tensor, ORACLE_THRESHOLD)
+        return query[0, 0].expand(num_frames, -1)
+
     queries, keys, targets, regions, drawn_queries = [], [], [], [], []
     names = [condition.name for condition in conditions]
     for condition in conditions:
         drawn = make_query(presence, condition.n_active, condition.n_inactive, np.random.default_rng(seed_key))
         query = torch.from_numpy(drawn.query)[None, None]  # (1, 1, classes)
-        constant = {
-            "none": query,
-            "file": query * (analysis.clip_probabilities >= threshold)[:, None].to(query.dtype),
-            "oracle": query * (presence_tensor >= ORACLE_THRESHOLD)[:, None],
-        }
-        per_frame = {"frame": frame_query(query, decided), "oracle-frame": frame_query(query, oracle_frames)}
         for setting in settings:
             if setting == "chunk":
                 continue  # extracted by the long-form engine below
-            frames = (
-                per_frame[setting]
-                if setting in per_frame
-                else constant[setting][:, :, None].expand(-1, -1, num_frames, -1)
-            )
-            queries.append(frames[0, 0])
+            queries.append(frame_queries(setting, query))
             keys.append((condition.name, setting))
         targets.append(
             torch.from_numpy(target_from_stems(example["stems"], example["stem_labels"], drawn.target_classes))
