@@ -57,7 +57,11 @@ def add_extract_command(subparsers) -> None:
         "--overwrite", action="store_true", help="replace output files that exist (the input is never replaced)"
     )
     parser.add_argument("--model", help="saved model folder or Hub id (default: the embedded checkpoint)")
-    parser.add_argument("--threshold", type=float, help="refinement threshold theta (default: the model's, 0.1)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        help="theta for every class (default: the model's, per class where its config has class_thresholds)",
+    )
     parser.add_argument("--no-refine", action="store_true", help="use the query as given (no refinement)")
     parser.add_argument("--oracle", nargs="*", metavar="CLASS", help="refine with these known-present classes")
     parser.add_argument(
@@ -260,11 +264,10 @@ def run_extract(args) -> int:
     for result, path in zip(results, residual_paths):
         write_audio(path, result["residual"], result["sampling_rate"])
 
-    threshold = extractor.model.config.refinement_threshold if args.threshold is None else args.threshold
     summary = {
         "mixture": str(example_path or mixture_path),
         "example_classes": classes if args.example else None,
-        "threshold": None if args.no_refine else threshold,
+        "threshold": None if args.no_refine else summary_threshold(extractor.model.config, args.threshold),
         "class_probabilities": results[0]["class_probabilities"],
         "targets": [
             {
@@ -282,6 +285,14 @@ def run_extract(args) -> int:
     return 0
 
 
+def summary_threshold(config, threshold: float | None) -> float | dict:
+    """theta as the run used it: the one given, else the model's (`{class: theta}` where the
+    model has per-class thresholds)."""
+    if threshold is not None or not getattr(config, "class_thresholds", None):
+        return config.refinement_threshold if threshold is None else threshold
+    return {label: config.class_thresholds.get(label, config.refinement_threshold) for label in config.label2id}
+
+
 def format_summary(summary: dict, results: list, top: int = 5) -> str:
     lines = [f"mixture: {summary['mixture']}"]
     if summary["example_classes"]:
@@ -292,8 +303,12 @@ def format_summary(summary: dict, results: list, top: int = 5) -> str:
         lines.append("detected classes: (this model has no classifier)")
     else:
         cutoff = threshold if threshold is not None else 0.5
-        detected = [(label, p) for label, p in probabilities.items() if p >= cutoff]
-        lines.append(f"detected classes (p >= {cutoff:g}):" + ("" if detected else " none"))
+        if isinstance(cutoff, dict):
+            detected = [(label, p) for label, p in probabilities.items() if p >= cutoff[label]]
+            lines.append("detected classes (p >= each class's theta):" + ("" if detected else " none"))
+        else:
+            detected = [(label, p) for label, p in probabilities.items() if p >= cutoff]
+            lines.append(f"detected classes (p >= {cutoff:g}):" + ("" if detected else " none"))
         lines += [f"  {label:<24} {p:.3f}" for label, p in detected[:top]]
         if len(detected) > top:
             lines.append(f"  ... and {len(detected) - top} more")

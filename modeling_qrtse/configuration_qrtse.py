@@ -141,6 +141,10 @@ class QrtseConfig(PretrainedConfig):
             Frame-to-clip pooling: `"linear_softmax"` (paper, Wang et al. 2019), `"max"` or `"mean"`.
         refinement_threshold (`float`, *optional*, defaults to 0.1):
             Default theta of eq. (7); 0 disables refinement.
+        class_thresholds (`dict[str, float]`, *optional*):
+            Per-class theta of eq. (7) by class name (chosen on validation by
+            `training.select_class_thresholds`); classes it does not name take
+            `refinement_threshold`. A `threshold=` given to a call overrides them all.
         frame_smoothing (`dict`, *optional*):
             How frame-level refinement (`refinement="frame"`) decides and smooths its frame
             decisions (`frame_refinement_qrtse.FrameSmoothing`): `threshold` (None: theta), `gate_s`
@@ -192,6 +196,7 @@ class QrtseConfig(PretrainedConfig):
         classifier_hidden_size=256,
         classifier_pooling="linear_softmax",
         refinement_threshold=0.1,
+        class_thresholds=None,
         frame_smoothing=None,
         silence_empty_query=False,
         snr_max=30.0,
@@ -227,6 +232,7 @@ class QrtseConfig(PretrainedConfig):
         self.classifier_hidden_size = classifier_hidden_size
         self.classifier_pooling = classifier_pooling
         self.refinement_threshold = refinement_threshold
+        self.class_thresholds = None if class_thresholds is None else dict(class_thresholds)
         self.frame_smoothing = FrameSmoothing.from_dict(frame_smoothing).to_dict()
         self.silence_empty_query = silence_empty_query
         self.snr_max = snr_max
@@ -274,6 +280,7 @@ class QrtseConfig(PretrainedConfig):
             )
         if not 0.0 <= self.refinement_threshold <= 1.0:
             raise ValueError(f"refinement_threshold must lie in [0, 1], got {self.refinement_threshold}")
+        self._validate_class_thresholds()
         if self.snr_max <= 0:
             raise ValueError(f"snr_max must be positive (dB), got {self.snr_max}")
         if self.classification_loss_weight < 0:
@@ -282,6 +289,16 @@ class QrtseConfig(PretrainedConfig):
             raise ValueError(f"classification_positive_weight must be > 0, got {self.classification_positive_weight}")
         if not self.classification_focal_gamma >= 0:
             raise ValueError(f"classification_focal_gamma must be >= 0, got {self.classification_focal_gamma}")
+
+    def _validate_class_thresholds(self):
+        if self.class_thresholds is None:
+            return
+        unknown = sorted(set(self.class_thresholds) - set(self.label2id))
+        if unknown:
+            raise ValueError(f"class_thresholds names classes the model does not have: {unknown}")
+        for label, theta in self.class_thresholds.items():
+            if isinstance(theta, bool) or not isinstance(theta, (int, float)) or not 0.0 <= theta <= 1.0:
+                raise ValueError(f"class_thresholds[{label!r}] must be a number in [0, 1], got {theta!r}")
 
     @property
     def window_samples(self) -> int:

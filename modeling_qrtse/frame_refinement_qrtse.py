@@ -164,7 +164,7 @@ def frame_activity(
     and its smoothed frame decision, `frame_probabilities` `(batch, frames, classes)` >=
     `smoothing.threshold` (by default theta), holds there."""
     batch, num_frames, num_classes = frame_probabilities.shape
-    theta = torch.as_tensor(threshold, dtype=frame_probabilities.dtype)
+    theta = torch.as_tensor(threshold, dtype=frame_probabilities.dtype, device=frame_probabilities.device)
     frame_theta = theta if smoothing.threshold is None else torch.as_tensor(smoothing.threshold, dtype=theta.dtype)
     decided = (frame_probabilities >= frame_theta).float()
     rows = decided.transpose(1, 2).reshape(batch * num_classes, num_frames)

@@ -17,11 +17,18 @@ def with_labels(model, labels, seed: int = 0):
     labels = list(labels)
     if len(set(labels)) != len(labels) or not labels:
         raise ValueError("labels must be a non-empty list of distinct class names")
+    # Per-class thresholds carry over for the classes that stay; new classes take the default theta.
+    class_thresholds = {
+        label: theta
+        for label, theta in (getattr(model.config, "class_thresholds", None) or {}).items()
+        if label in labels
+    }
     config = model.config.__class__.from_dict(
         {
             **model.config.to_dict(),
             "id2label": dict(enumerate(labels)),
             "label2id": {l: i for i, l in enumerate(labels)},
+            "class_thresholds": class_thresholds or None,
         }
     )
     with torch.random.fork_rng(devices=[]):  # leave the caller's random stream untouched

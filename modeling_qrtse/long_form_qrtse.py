@@ -30,7 +30,7 @@ from transformers.utils import logging
 from .chunking_qrtse import StreamingPooling, context_samples, crossfade_weights, owned_frames, plan_chunks
 from .frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query
 from .modeling_qrtse import QrtseAnalysis, frame_validity
-from .refinement_qrtse import refine_items
+from .refinement_qrtse import check_threshold, refine_items, resolve_threshold
 
 logger = logging.get_logger(__name__)
 
@@ -287,7 +287,8 @@ def extract_long_form(
         model: a `QrtseModel` (or its `optimize_for_inference()` copy), in eval mode.
         attention_mask (`(batch, time)`, *optional*): 1 for real samples; padding is excluded from
             classification and zero in the output.
-        threshold (`float`, defaults to `config.refinement_threshold`): theta of eq. (7).
+        threshold (`float` or `(classes,)` tensor, defaults to the config's per-class thresholds, else
+            `config.refinement_threshold`): theta of eq. (7).
         refine (`bool`, *optional*): False extracts the query as given; True refines (ValueError
             for a model without classifier, unless every item has oracle classes). By default
             (None) a model refines with its classifier, and one without it keeps the query as
@@ -318,7 +319,8 @@ def extract_long_form(
     refine = True if refine is None else refine
     waveform = input_values.to(model.dtype)
     num_samples = waveform.shape[-1]
-    threshold = config.refinement_threshold if threshold is None else threshold
+    threshold = resolve_threshold(config, threshold)
+    check_threshold(threshold, config.num_labels)
     rate, hop = config.sampling_rate, config.hop_samples
     chunk_samples = round(chunk_length_s * rate) if chunk_length_s > 0 else num_samples
     crossfade = min(round(CROSSFADE_S * rate), chunk_samples // 2)

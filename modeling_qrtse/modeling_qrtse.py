@@ -15,7 +15,15 @@ from .fast_inference_qrtse import optimize_for_inference
 from .fast_training_qrtse import optimize_for_training
 from .frame_refinement_qrtse import empty_frame_gate
 from .losses_qrtse import classification_loss, extraction_loss
-from .refinement_qrtse import ORACLE_THRESHOLD, check_query, check_threshold, check_waveform, refine_query
+from .refinement_qrtse import (
+    ORACLE_THRESHOLD,
+    check_query,
+    check_threshold,
+    check_waveform,
+    refine_query,
+    refines,
+    resolve_threshold,
+)
 from .tcn_qrtse import QrtseTemporalConvNet
 
 
@@ -177,8 +185,9 @@ class QrtseModel(QrtsePreTrainedModel):
             attention_mask (`torch.Tensor` of shape `(batch_size, input_length)`, *optional*):
                 1 for real samples, 0 for padding. Padding is excluded from classification and
                 the output is zero there.
-            threshold (`float`, *optional*):
-                theta of eq. (7), in [0, 1]; 0 disables refinement. Defaults to
+            threshold (`float` or `torch.Tensor` of shape `(num_labels,)`, *optional*):
+                theta of eq. (7), in [0, 1], one for every class or one per class; 0 disables
+                refinement. Defaults to `config.class_thresholds` where set, else
                 `config.refinement_threshold`. Training uses 0 (FMQ only, Section 3.3).
             oracle_presence (`torch.Tensor` of shape `(batch_size, num_labels)`, *optional*):
                 True 0/1 presence; refines with it instead of the classifier (the paper's upper bound).
@@ -188,8 +197,8 @@ class QrtseModel(QrtsePreTrainedModel):
                 Clip-level presence labels for L_cls.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        threshold = self.config.refinement_threshold if threshold is None else threshold
-        check_threshold(threshold)
+        threshold = resolve_threshold(self.config, threshold)
+        check_threshold(threshold, self.config.num_labels)
         check_waveform(input_values, self.config.window_samples)
         check_query(query, input_values.shape[0], self.config.num_labels)
         single_query = query.dim() == 2
@@ -201,7 +210,7 @@ class QrtseModel(QrtsePreTrainedModel):
         if oracle_presence is not None:
             check_query(oracle_presence, input_values.shape[0], self.config.num_labels)
             refined_query = refine_query(query, oracle_presence, ORACLE_THRESHOLD)
-        elif threshold > 0:
+        elif refines(threshold):
             if clip_probabilities is None:
                 raise ValueError(
                     "This model has no classifier (use_classifier=False): refine with "

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from .frame_refinement_qrtse import FrameSmoothing, empty_frame_gate, frame_activity, frame_query
 from .onnx_runtime_qrtse import onnx_session  # noqa: F401 - where the exported model's users find it
-from .refinement_qrtse import refine_query
+from .refinement_qrtse import check_threshold, refine_query, refines, resolve_threshold
 
 REFINEMENTS = ("file", "frame")
 
@@ -30,10 +30,12 @@ class QrtseOnnxGraph(nn.Module):
     """The model's forward pass written with shapes taken from the input tensors, so that tracing
     records them as graph computations instead of the example's constants."""
 
-    def __init__(self, model, threshold: float, refinement: str = "file", smoothing: FrameSmoothing | None = None):
+    def __init__(self, model, threshold, refinement: str = "file", smoothing: FrameSmoothing | None = None):
         super().__init__()
         self.model = model
-        self.threshold = float(threshold)
+        # One theta, or per-class ones as a `(classes,)` constant of the graph.
+        self.threshold = threshold.float() if torch.is_tensor(threshold) else float(threshold)
+        self.refines = refines(threshold)
         self.refinement = refinement
         self.smoothing = smoothing or FrameSmoothing()
 
@@ -70,7 +72,7 @@ class QrtseOnnxGraph(nn.Module):
                     model.config.frame_rate,
                     model.config.classifier_pooling,
                 )
-            elif self.threshold > 0:
+            elif self.refines:
                 query = refine_query(query, clip_probabilities, self.threshold)
         if activity is not None:
             frame_queries = frame_query(query.unsqueeze(1), activity)
@@ -92,8 +94,8 @@ class QrtseOnnxGraph(nn.Module):
 def export_onnx(model, path=None, threshold=None, opset: int = OPSET, refinement: str = "file", frame_smoothing=None):
     """Write `model` as ONNX to `path` (or return the bytes when `path` is None).
 
-    `threshold` is theta of eq. (7), fixed in the graph (default `config.refinement_threshold`;
-    0 exports without refinement). The graph has outputs `extracted_values` and, when the model
+    `threshold` is theta of eq. (7), fixed in the graph (default: the model's, per class where
+    `config.class_thresholds` is set; 0 exports without refinement). The graph has outputs `extracted_values` and, when the model
     has a classifier, `clip_probabilities`. `refinement="frame"` refines per frame with
     `frame_smoothing` (default `config.frame_smoothing`) and adds the output `frame_activity`.
     """
@@ -101,7 +103,8 @@ def export_onnx(model, path=None, threshold=None, opset: int = OPSET, refinement
         raise ValueError(f"refinement must be one of {REFINEMENTS}, got {refinement!r}")
     if refinement == "frame" and model.classifier is None:
         raise ValueError("refinement='frame' needs a model with a classifier")
-    threshold = model.config.refinement_threshold if threshold is None else threshold
+    threshold = resolve_threshold(model.config, threshold)
+    check_threshold(threshold, model.config.num_labels)
     smoothing = FrameSmoothing.from_dict(model.config.frame_smoothing if frame_smoothing is None else frame_smoothing)
     graph = QrtseOnnxGraph(model.eval(), threshold, refinement, smoothing).eval()
     example_values = torch.zeros(1, model.config.sampling_rate)

@@ -53,8 +53,10 @@ class TargetSoundExtractionPipeline(Pipeline):
             indices, or a multi-hot numpy array / tensor. A list of such query sets (or a 2-D
             array) extracts one target per set in one pass; the result for each input is then a
             list with one dict per set. An empty query raises `ValueError`.
-        threshold (`float`, defaults to `config.refinement_threshold`): theta of eq. (7); a query
-            class is kept only if its estimated presence probability is >= theta. 0 keeps all.
+        threshold (`float`, defaults to the model's): theta of eq. (7); a query class is kept only
+            if its estimated presence probability is >= theta. 0 keeps all. The model's default is
+            `config.class_thresholds` (one theta per class) where set, else
+            `config.refinement_threshold`; a `threshold` given here is one theta for every class.
         refine (`bool`, defaults to True): False uses the query as given (the paper's
             theta = 0.00 rows). A model without classifier can only refine with `oracle_classes`;
             by default it uses the query as given, and refine=True without them raises ValueError.

@@ -7,13 +7,39 @@ import torch
 ORACLE_THRESHOLD = 0.5
 
 
-def refine_query(query: torch.Tensor, presence: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Eq. (7): keep query class i only where the presence probability p_i >= theta.
+Threshold = float | torch.Tensor
+"""theta of eq. (7): one number for every class, or a `(classes,)` tensor of per-class values."""
+
+
+def resolve_threshold(config, threshold: Threshold | None = None) -> Threshold:
+    """The theta a call refines with: `threshold` when given (a number is one theta for every
+    class and overrides any per-class ones), else the config's per-class `class_thresholds` as a
+    `(classes,)` tensor (classes it does not name take `refinement_threshold`), else
+    `config.refinement_threshold`."""
+    if threshold is not None:
+        return threshold
+    per_class = getattr(config, "class_thresholds", None)
+    if not per_class:
+        return config.refinement_threshold
+    thetas = [per_class.get(config.id2label[index], config.refinement_threshold) for index in range(config.num_labels)]
+    return torch.tensor(thetas, dtype=torch.float32)
+
+
+def refines(threshold: Threshold) -> bool:
+    """Whether refining at `threshold` can drop a class (theta > 0 for at least one class)."""
+    return bool(torch.as_tensor(threshold).gt(0).any())
+
+
+def refine_query(query: torch.Tensor, presence: torch.Tensor, threshold: Threshold) -> torch.Tensor:
+    """Eq. (7): keep query class i only where the presence probability p_i >= theta_i.
 
     `query` `(batch, [queries,] classes)`, `presence` `(batch, classes)` probabilities or an
-    oracle 0/1 vector. With theta = 0 every class is kept, i.e. no refinement. A query refined to
-    all zeros is the fully unmatched case (see `QrtseConfig.silence_empty_query`).
+    oracle 0/1 vector, `threshold` one theta or a `(classes,)` tensor of per-class ones. With
+    theta = 0 every class is kept, i.e. no refinement. A query refined to all zeros is the fully
+    unmatched case (see `QrtseConfig.silence_empty_query`).
     """
+    if torch.is_tensor(threshold):
+        threshold = threshold.to(device=presence.device, dtype=presence.dtype)
     keep = (presence >= threshold).to(query.dtype)
     if query.dim() == 3:
         keep = keep.unsqueeze(1)
@@ -23,7 +49,7 @@ def refine_query(query: torch.Tensor, presence: torch.Tensor, threshold: float) 
 def refine_items(
     query: torch.Tensor,
     probabilities: torch.Tensor | None,
-    threshold: float,
+    threshold: Threshold,
     oracle_presence: torch.Tensor | None = None,
     has_oracle: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -73,7 +99,15 @@ def check_query(query: torch.Tensor, batch_size: int, num_classes: int) -> None:
         raise ValueError("query must be multi-hot: every entry 0 or 1")
 
 
-def check_threshold(threshold: float) -> None:
-    """Raise `ValueError` unless 0 <= threshold <= 1."""
-    if not 0.0 <= float(threshold) <= 1.0:
+def check_threshold(threshold: Threshold, num_classes: int | None = None) -> None:
+    """Raise `ValueError` unless `threshold` is a number in [0, 1] or, given `num_classes`, also
+    a `(num_classes,)` tensor of such numbers."""
+    if torch.is_tensor(threshold) and threshold.dim() > 0:
+        if num_classes is None or tuple(threshold.shape) != (num_classes,):
+            expected = "a number" if num_classes is None else f"a number or a ({num_classes},) tensor"
+            raise ValueError(f"threshold must be {expected}, got a tensor of shape {tuple(threshold.shape)}")
+        if not bool(((threshold >= 0) & (threshold <= 1)).all()):
+            raise ValueError(f"every per-class threshold must lie in [0, 1], got {threshold.tolist()}")
+        return
+    if isinstance(threshold, bool) or not 0.0 <= float(threshold) <= 1.0:
         raise ValueError(f"threshold must lie in [0, 1], got {threshold}")

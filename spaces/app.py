@@ -108,20 +108,22 @@ def probability_table(probabilities: dict, query: list, refined: list, refine: b
 
 
 def explanation(
-    probabilities: dict, query: list, refined: list, theta: float, refine: bool, segments: dict | None = None
+    probabilities: dict, query: list, refined: list, theta, refine: bool, segments: dict | None = None
 ) -> str:
     """What happened to each queried class, in words (users should see why an output is silent).
-    `segments` (per-frame refinement): where in the mixture each queried class was kept."""
+    `theta`: one threshold, or `{class: theta}` for per-class thresholds. `segments` (per-frame
+    refinement): where in the mixture each queried class was kept."""
     if not refine:
         return "Refinement off: every queried class is extracted, including ones the model does not hear."
     lines = []
     for label in query:
         p = probabilities.get(label) if probabilities else None
         heard = f"p = {p:.2f}" if p is not None else "oracle"
+        class_theta = theta[label] if isinstance(theta, dict) else theta
         verdict = (
-            f"kept ({heard} ≥ θ = {theta:.2f})"
+            f"kept ({heard} ≥ θ = {class_theta:.2f})"
             if label in refined
-            else f"removed ({heard} < θ = {theta:.2f}: not heard)"
+            else f"removed ({heard} < θ = {class_theta:.2f}: not heard)"
         )
         if segments is not None and label in refined:
             verdict += ", where it is heard: " + ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in segments.get(label, []))
@@ -139,6 +141,14 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
     return np.round(audio * 32767).astype(np.int16)
 
 
+def per_class_thresholds(config) -> dict | None:
+    """`{class: theta}` for a model whose config has `class_thresholds` (classes it does not
+    name take `refinement_threshold`), else None."""
+    if not getattr(config, "class_thresholds", None):
+        return None
+    return {label: config.class_thresholds.get(label, config.refinement_threshold) for label in config.label2id}
+
+
 # What the refinement radio shows -> the pipeline's `refinement`.
 REFINEMENTS = {"Whole file": "file", "Per frame (only where each class is heard)": "frame"}
 
@@ -148,7 +158,11 @@ def make_extract(extractor):
     rate = extractor.feature_extractor.sampling_rate
     has_classifier = getattr(extractor.model, "classifier", None) is not None
 
-    def extract(audio_path, classes, theta, refine, refinement="file", progress=gr.Progress()):  # noqa: B008 - gradio's progress idiom
+    config = extractor.model.config
+    class_thetas = per_class_thresholds(config)
+
+    def extract(audio_path, classes, theta, refine, refinement="file", per_class=False, progress=gr.Progress()):  # noqa: B008 - gradio's progress idiom
+        """`per_class` (for a model with per-class thresholds): refine with those, not `theta`."""
         if not classes:
             raise gr.Error("Choose at least one target class to extract.")
         mixture = read_audio(audio_path, rate)
@@ -157,12 +171,13 @@ def make_extract(extractor):
             refine = False
         if refinement not in REFINEMENTS.values():
             raise gr.Error(f"Refinement must be one of {list(REFINEMENTS.values())}, got {refinement!r}.")
+        per_class = bool(per_class and class_thetas)
         progress(0.2, desc="Extracting")
         try:
             out = extractor(
                 {"array": mixture, "sampling_rate": rate},
                 query=list(classes),
-                threshold=float(theta),
+                threshold=None if per_class else float(theta),
                 refine=bool(refine),
                 refinement=refinement,
             )
@@ -175,7 +190,14 @@ def make_extract(extractor):
             probability_table(probabilities, out["query"], out["refined_query"], refine),
             ", ".join(out["query"]),
             ", ".join(out["refined_query"]) if refine else ", ".join(out["query"]) + " (refinement off)",
-            explanation(probabilities, out["query"], out["refined_query"], float(theta), refine, out.get("segments")),
+            explanation(
+                probabilities,
+                out["query"],
+                out["refined_query"],
+                class_thetas if per_class else float(theta),
+                refine,
+                out.get("segments"),
+            ),
             spectrogram_image(mixture, out["audio"], out["sampling_rate"]),
         )
 
@@ -196,8 +218,13 @@ def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
     config = extractor.model.config
     labels = [config.id2label[i] for i in range(config.num_labels)]
     theta = float(getattr(config, "refinement_threshold", 0.1))
+    has_class_thresholds = per_class_thresholds(config) is not None
     with gr.Blocks(title="qrtse: target sound extraction", delete_cache=(3600, 3600)) as demo:
-        gr.Markdown(INTRO + f"\nModel: `{model_name}`, {len(labels)} classes, default θ = {theta:.2f}.")
+        thetas = per_class_thresholds(config)
+        default = (
+            f"θ per class ({min(thetas.values()):.2f}–{max(thetas.values()):.2f})" if thetas else f"θ = {theta:.2f}"
+        )
+        gr.Markdown(INTRO + f"\nModel: `{model_name}`, {len(labels)} classes, default {default}.")
         with gr.Row():
             with gr.Column():
                 mixture = gr.Audio(
@@ -205,6 +232,13 @@ def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
                 )
                 classes = gr.CheckboxGroup(choices=labels, label="Target classes (the query)", elem_id="classes")
                 threshold = gr.Slider(0.0, 1.0, value=theta, step=0.01, label="Threshold θ", elem_id="threshold")
+                # Shown only for a model with per-class thresholds; on, they replace the slider.
+                per_class = gr.Checkbox(
+                    value=has_class_thresholds,
+                    visible=has_class_thresholds,
+                    label="Use the model's per-class θ (chosen on validation) instead of the slider",
+                    elem_id="per-class",
+                )
                 refine = gr.Checkbox(
                     value=True,
                     label="Query refinement (drop queried classes the model does not hear)",
@@ -241,14 +275,14 @@ def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
                 spectrograms = gr.Image(type="numpy", label="Spectrograms", interactive=False, elem_id="spectrograms")
         if examples:
             gr.Examples(
-                examples=[[e.path, list(e.query), theta, True, "file"] for e in examples],
-                inputs=[mixture, classes, threshold, refine, refinement],
+                examples=[[e.path, list(e.query), theta, True, "file", has_class_thresholds] for e in examples],
+                inputs=[mixture, classes, threshold, refine, refinement, per_class],
                 example_labels=[e.description for e in examples],
                 label="Example mixtures (rendered at start-up)",
             )
         button.click(
             make_extract(extractor),
-            inputs=[mixture, classes, threshold, refine, refinement],
+            inputs=[mixture, classes, threshold, refine, refinement, per_class],
             outputs=[extracted, bars, query_text, refined_text, why, spectrograms],
             api_name="extract",
         )

@@ -117,7 +117,9 @@ def augment(rng: np.random.Generator, stems: np.ndarray, background: np.ndarray,
     used = np.flatnonzero(np.any(stems != 0, axis=-1))
     # float32 FFTs: twice as fast, and far more precise than the 16-bit clips they filter.
     octaves = _octaves(frequencies)
-    responses = np.stack([eq_gain(rng, frequencies, config.eq_db, octaves) for _ in used]).astype(np.complex64)
+    # An item may have no active stem (an inactive sample): then only the background is filtered.
+    curves = [eq_gain(rng, frequencies, config.eq_db, octaves) for _ in used]
+    responses = np.array(curves, dtype=np.complex64).reshape(len(used), len(frequencies))
     if rng.uniform() < config.reverb_probability:
         room = room_impulse_response(rng, rng.uniform(*config.rt60_range), rng.uniform(*config.drr_db_range))
         responses *= scipy.fft.rfft(room.astype(np.float32), size)

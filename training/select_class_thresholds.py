@@ -4,8 +4,11 @@ splits (never on test) and measure the gain honestly, on held-out validation mix
     python -m qrtse.training.select_class_thresholds --model modeling_qrtse/default_model \
         --data-dir data/builtin --data-dir data/real --json results/class-thresholds/v2.json
 
-The measurement only: the model's config keeps its one theta (`training.select_threshold`),
-because for the shipped model the held-out gain is within the noise of the split (README).
+`--write` stores the fitted thresholds in the model's `config.json` (`class_thresholds`, one
+theta per class, and `refinement_threshold` = the global theta for classes too rare to fit);
+the pipeline, CLI, ONNX export and Space then use them by default. Whether that is worth
+shipping is the held-out estimate's call: for the shipped model the gain was within the noise
+of the split (README), so its config keeps one theta.
 
 Why per class: a classifier trained on few real clips is confident on some classes (p ~ 0.9
 for a flute) and timid on others (p ~ 0.2 for a present bark); one theta either drops the
@@ -37,6 +40,7 @@ from tqdm.auto import tqdm
 
 from modeling_qrtse import QrtseModel
 
+from .config_file import set_config_keys
 from .data_loading import class_names, frozen_examples
 from .evaluation import SWEEP_CONDITIONS, to_model_labels
 from .metrics import snr_improvement
@@ -177,6 +181,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="the query seed of training.evaluate")
     parser.add_argument("--num-threads", type=int, default=None)
     parser.add_argument("--json", help="write the report (thresholds, criteria, held-out estimate) here")
+    parser.add_argument(
+        "--write", action="store_true", help="store the fitted thresholds in the model's config.json (class_thresholds)"
+    )
     parser.add_argument("--cv-seeds", type=int, default=3, help="fold assignments averaged in the held-out estimate")
     args = parser.parse_args(argv)
     if args.num_threads:
@@ -223,6 +230,9 @@ def main(argv=None) -> dict:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    if args.write:
+        set_config_keys(args.model, refinement_threshold=global_theta, class_thresholds=report["refinement_thresholds"])
+        print(f"wrote class_thresholds to {Path(args.model) / 'config.json'}")
     return report
 
 

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from modeling_qrtse import QrtseModel
 from modeling_qrtse.frame_refinement_qrtse import FrameSmoothing
 
+from .config_file import set_config_keys
 from .data_loading import class_names, frozen_examples
 from .evaluation import Condition
 from .intra_clip_evaluation import evaluate_intra_clip
@@ -103,12 +104,7 @@ def main(argv=None) -> dict:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"candidates": rows, "chosen": best}, indent=2) + "\n")
     if args.write:
-        # Only this key changes (no save_pretrained: it would add remote-code entries to a folder
-        # that ships without the code, see training.export_default_model).
-        path = Path(args.model) / "config.json"
-        config = json.loads(path.read_text())
-        config["frame_smoothing"] = FrameSmoothing.from_dict(best["frame_smoothing"]).to_dict()
-        path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        set_config_keys(args.model, frame_smoothing=FrameSmoothing.from_dict(best["frame_smoothing"]).to_dict())
     return best
 
 

@@ -22,8 +22,7 @@ import argparse
 import json
 from pathlib import Path
 
-from modeling_qrtse import QrtseConfig
-
+from .config_file import set_config_keys
 from .evaluation import SWEEP_CONDITIONS
 
 
@@ -59,9 +58,7 @@ def main(argv=None) -> float:
             f"theta = {theta:.2f}: mean {args.criterion} over 1:0 ... 1:5 = {value:.2f} dB{'  <- chosen' if theta == best else ''}"
         )
     if args.model:
-        config = QrtseConfig.from_pretrained(args.model)
-        config.refinement_threshold = best
-        config.save_pretrained(args.model)
+        set_config_keys(args.model, refinement_threshold=best)
     return best
 
 

@@ -34,6 +34,15 @@ def test_augmented_stems_keep_unused_slots_silent_and_the_peak_bounded():
     assert not np.allclose(out_stems[:3], stems[:3] * (out_stems[0].std() / stems[0].std()))
 
 
+def test_an_item_without_active_stems_is_augmented_in_its_background_only():
+    # Inactive samples (no target, no other source) reach augmentation with every slot silent.
+    rng = np.random.default_rng(4)
+    stems, background = _stems(rng, used=0)
+    out_stems, out_background = augment(np.random.default_rng(5), stems, background, ALWAYS)
+    assert out_stems.shape == stems.shape and not out_stems.any()
+    assert out_background.shape == background.shape and np.isfinite(out_background).all()
+
+
 def test_band_limit_removes_energy_above_the_highest_cutoff():
     rng = np.random.default_rng(3)
     stems, background = _stems(rng)

@@ -1,12 +1,18 @@
-"""Per-class thresholds: the CA-SDRi criterion without extraction, and the fit."""
+"""Per-class thresholds: the CA-SDRi criterion without extraction, the fit, and `--write`."""
+
 
 import numpy as np
 import pytest
+import torch
+from tiny_build import write_tiny_build
 
+from modeling_qrtse import QrtseConfig, QrtseModel
+from qrtse.training.data_loading import class_names
 from qrtse.training.select_class_thresholds import (
     ValidationDecisions,
     cross_validate,
     fit_class_thresholds,
+    main,
     sweep_ca_sdri,
 )
 
@@ -44,3 +50,18 @@ def test_each_class_gets_its_own_threshold_where_it_has_enough_targets():
     assert sweep_ca_sdri(d, thresholds) > sweep_ca_sdri(d, np.full(3, global_theta))
     held_out = cross_validate(d, grid, min_targets=10, folds=2)
     assert held_out["per_class"] > held_out["global"]
+
+
+def test_write_stores_the_fitted_thresholds_in_the_config(tmp_path):
+    build = write_tiny_build(tmp_path / "tiny", num_validation=6)
+    labels = class_names(build)
+    torch.manual_seed(0)
+    config = QrtseConfig.from_preset("tiny", id2label=dict(enumerate(labels)), refinement_threshold=0.9)
+    QrtseModel(config).save_pretrained(tmp_path / "model")
+    report = main(
+        ["--model", str(tmp_path / "model"), "--data-dir", str(build), "--grid", "0.1", "0.3", "--min-targets", "1"]
+        + ["--folds", "1", "--write"]
+    )
+    saved = QrtseConfig.from_pretrained(tmp_path / "model")
+    assert saved.class_thresholds == report["refinement_thresholds"] and set(saved.class_thresholds) == set(labels)
+    assert saved.refinement_threshold == report["global_threshold"] in (0.1, 0.3)
