@@ -98,7 +98,7 @@ def test_pipeline_and_its_override(tmp_path):
     audio = noise(0.5, 16000, seed=4)
     query_labels = ["Acoustic_guitar", "Bark", "Trumpet"]
     queried = [model.config.label2id[label] for label in query_labels]
-    thresholds, probabilities = split_thresholds(model, torch.from_numpy(audio)[None], queried)
+    thresholds, _ = split_thresholds(model, torch.from_numpy(audio)[None], queried)
     model.config.class_thresholds = thresholds
     out = pipe({"array": audio, "sampling_rate": 16000}, query=query_labels)
     assert out["refined_query"] == [model.config.id2label[queried[0]]]

@@ -1,6 +1,5 @@
 """Per-class thresholds: the CA-SDRi criterion without extraction, the fit, and `--write`."""
 
-
 import numpy as np
 import pytest
 import torch
