@@ -28,6 +28,19 @@ def split_thresholds(model, waveform, query_classes):
     return thresholds, probabilities
 
 
+QUERIED = [0, 3, 7]
+
+
+def with_split_thresholds(model, seed):
+    """A mixture, a query of `QUERIED`, and `model` given per-class thresholds that keep only
+    the first queried class on it; returns the mixture, query and probabilities."""
+    waveform = torch.randn(1, 3200, generator=torch.Generator().manual_seed(seed)) * 0.1
+    model.config.class_thresholds, probabilities = split_thresholds(model, waveform, QUERIED)
+    query = torch.zeros(1, model.config.num_labels)
+    query[0, QUERIED] = 1
+    return waveform, query, probabilities
+
+
 def test_refine_query_takes_one_theta_per_class():
     query = torch.tensor([[1.0, 1.0, 1.0]])
     presence = torch.tensor([[0.2, 0.2, 0.9]])
@@ -74,16 +87,11 @@ def test_class_thresholds_survive_saving(tmp_path):
 
 
 def test_model_refines_with_its_class_thresholds_unless_a_threshold_is_given(tiny_model):
-    waveform = torch.randn(1, 3200, generator=torch.Generator().manual_seed(3)) * 0.1
-    queried = [0, 3, 7]
-    thresholds, probabilities = split_thresholds(tiny_model, waveform, queried)
-    tiny_model.config.class_thresholds = thresholds
-    query = torch.zeros(1, tiny_model.config.num_labels)
-    query[0, queried] = 1
+    waveform, query, probabilities = with_split_thresholds(tiny_model, seed=3)
     with torch.no_grad():
         refined = tiny_model(waveform, query).refined_query[0]
         kept_all = tiny_model(waveform, query, threshold=0.0).refined_query[0]
-        single = min(1.0, float(probabilities[queried].max()) + 1e-6)
+        single = min(1.0, float(probabilities[QUERIED].max()) + 1e-6)
         dropped_all = tiny_model(waveform, query, threshold=single).refined_query[0]
     assert refined.nonzero().flatten().tolist() == [0]
     assert torch.equal(kept_all, query[0]) and dropped_all.sum() == 0
@@ -136,12 +144,7 @@ def test_onnx_graph_carries_the_class_thresholds(tiny_model):
     pytest.importorskip("onnxruntime")
     from modeling_qrtse.onnx_export import export_onnx, onnx_session
 
-    waveform = torch.randn(1, 3200, generator=torch.Generator().manual_seed(5)) * 0.1
-    queried = [0, 3, 7]
-    thresholds, _ = split_thresholds(tiny_model, waveform, queried)
-    tiny_model.config.class_thresholds = thresholds
-    query = torch.zeros(1, tiny_model.config.num_labels)
-    query[0, queried] = 1
+    waveform, query, _ = with_split_thresholds(tiny_model, seed=5)
     session = onnx_session(export_onnx(tiny_model), threads=1)
     extracted, _ = session.run(None, {"input_values": waveform.numpy(), "query": query.numpy()})
     with torch.no_grad():
