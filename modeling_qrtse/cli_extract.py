@@ -288,9 +288,11 @@ def run_extract(args) -> int:
 def summary_threshold(config, threshold: float | None) -> float | dict:
     """theta as the run used it: the one given, else the model's (`{class: theta}` where the
     model has per-class thresholds)."""
-    if threshold is not None or not getattr(config, "class_thresholds", None):
-        return config.refinement_threshold if threshold is None else threshold
-    return {label: config.class_thresholds.get(label, config.refinement_threshold) for label in config.label2id}
+    from .refinement_qrtse import class_threshold_map
+
+    if threshold is not None:
+        return threshold
+    return class_threshold_map(config) or config.refinement_threshold
 
 
 def format_summary(summary: dict, results: list, top: int = 5) -> str:
@@ -303,12 +305,10 @@ def format_summary(summary: dict, results: list, top: int = 5) -> str:
         lines.append("detected classes: (this model has no classifier)")
     else:
         cutoff = threshold if threshold is not None else 0.5
-        if isinstance(cutoff, dict):
-            detected = [(label, p) for label, p in probabilities.items() if p >= cutoff[label]]
-            lines.append("detected classes (p >= each class's theta):" + ("" if detected else " none"))
-        else:
-            detected = [(label, p) for label, p in probabilities.items() if p >= cutoff]
-            lines.append(f"detected classes (p >= {cutoff:g}):" + ("" if detected else " none"))
+        per_class = isinstance(cutoff, dict)
+        detected = [(label, p) for label, p in probabilities.items() if p >= (cutoff[label] if per_class else cutoff)]
+        rule = "each class's theta" if per_class else f"{cutoff:g}"
+        lines.append(f"detected classes (p >= {rule}):" + ("" if detected else " none"))
         lines += [f"  {label:<24} {p:.3f}" for label, p in detected[:top]]
         if len(detected) > top:
             lines.append(f"  ... and {len(detected) - top} more")

@@ -18,11 +18,19 @@ def resolve_threshold(config, threshold: Threshold | None = None) -> Threshold:
     `config.refinement_threshold`."""
     if threshold is not None:
         return threshold
+    per_class = class_threshold_map(config)
+    if per_class is None:
+        return config.refinement_threshold
+    return torch.tensor([per_class[config.id2label[index]] for index in range(config.num_labels)], dtype=torch.float32)
+
+
+def class_threshold_map(config) -> dict | None:
+    """`{class: theta}` over every class for a config with `class_thresholds` (classes it does
+    not name take `refinement_threshold`), else None: what a model refines with by default."""
     per_class = getattr(config, "class_thresholds", None)
     if not per_class:
-        return config.refinement_threshold
-    thetas = [per_class.get(config.id2label[index], config.refinement_threshold) for index in range(config.num_labels)]
-    return torch.tensor(thetas, dtype=torch.float32)
+        return None
+    return {label: per_class.get(label, config.refinement_threshold) for label in config.label2id}
 
 
 def refines(threshold: Threshold) -> bool:

@@ -143,7 +143,9 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
 
 def per_class_thresholds(config) -> dict | None:
     """`{class: theta}` for a model whose config has `class_thresholds` (classes it does not
-    name take `refinement_threshold`), else None."""
+    name take `refinement_threshold`), else None. The rule of
+    `modeling_qrtse.refinement_qrtse.class_threshold_map`, restated because the Space also runs
+    from a Hub repository's remote code, without the package to import."""
     if not getattr(config, "class_thresholds", None):
         return None
     return {label: config.class_thresholds.get(label, config.refinement_threshold) for label in config.label2id}
@@ -218,9 +220,9 @@ def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
     config = extractor.model.config
     labels = [config.id2label[i] for i in range(config.num_labels)]
     theta = float(getattr(config, "refinement_threshold", 0.1))
-    has_class_thresholds = per_class_thresholds(config) is not None
+    thetas = per_class_thresholds(config)
+    has_class_thresholds = thetas is not None
     with gr.Blocks(title="qrtse: target sound extraction", delete_cache=(3600, 3600)) as demo:
-        thetas = per_class_thresholds(config)
         default = (
             f"θ per class ({min(thetas.values()):.2f}–{max(thetas.values()):.2f})" if thetas else f"θ = {theta:.2f}"
         )
