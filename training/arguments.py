@@ -60,6 +60,13 @@ class TrainArguments:
     epochs: int = field(default=100, metadata={"help": "Paper: 100."})
     steps_per_epoch: int = field(default=6250, metadata={"help": "Paper: 50k training mixtures / batch 8."})
     max_steps: int | None = field(default=None, metadata={"help": "Stop early after this many steps."})
+    max_minutes: float | None = field(
+        default=None,
+        metadata={
+            "help": "Time budget of this invocation: stop at the first step boundary after this many minutes, "
+            "save a checkpoint, validate and print a summary. A resumed run gets a new budget and continues."
+        },
+    )
     batch_size: int = field(default=8, metadata={"help": "Per process. Paper: 8."})
     learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate. Paper: 5e-4."})
     warmup_epochs: float = field(default=10, metadata={"help": "Linear warm-up, then cosine decay to 0. Paper: 10."})

@@ -16,6 +16,7 @@ class TrainingProgress:
         self.step = 0
         self.losses = []
         self.best_score = -math.inf
+        self.best_step = None
 
     def record_loss(self, loss: float) -> None:
         self.losses.append(loss)
@@ -24,7 +25,7 @@ class TrainingProgress:
         """Save `model` (a `QrtseModel`, already unwrapped) as output_dir/best when `score`
         (validation `metric`, higher is better) beats every earlier one."""
         if score > self.best_score:
-            self.best_score = score
+            self.best_score, self.best_step = score, self.step
             if accelerator.is_main_process:
                 model.save_pretrained(output_dir / "best")
                 (output_dir / "best" / "validation.json").write_text(
@@ -32,10 +33,16 @@ class TrainingProgress:
                 )
 
     def state_dict(self) -> dict:
-        return {"step": self.step, "losses": list(self.losses), "best_score": self.best_score}
+        return {
+            "step": self.step,
+            "losses": list(self.losses),
+            "best_score": self.best_score,
+            "best_step": self.best_step,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.step, self.losses, self.best_score = state["step"], list(state["losses"]), state["best_score"]
+        self.best_step = state.get("best_step")  # checkpoints written before it was recorded lack it
 
 
 def checkpoint_dirs(output_dir: Path) -> list:

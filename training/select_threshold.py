@@ -37,6 +37,20 @@ def choose_threshold(system_results: dict, thresholds, criterion_name: str = "sn
     return best, criterion
 
 
+def criterion_over_splits(results_per_split: list, system: str, criterion_name: str = "ca_sdri") -> tuple:
+    """(best theta, {theta: criterion averaged over the splits}) from results.json dictionaries
+    of validation splits; thresholds that every split evaluated."""
+    per_split = []
+    for results in results_per_split:
+        if results["split"] != "validation":
+            raise ValueError(f"theta must be chosen on the validation split, got results for {results['split']!r}")
+        per_split.append(choose_threshold(results["systems"][system], results["thresholds"], criterion_name)[1])
+    common = sorted(set.intersection(*(set(c) for c in per_split)))
+    criterion = {theta: sum(c[theta] for c in per_split) / len(per_split) for theta in common}
+    best = max(criterion, key=lambda theta: (round(criterion[theta], 6), -theta))
+    return best, criterion
+
+
 def main(argv=None) -> float:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", nargs="+", help="results.json of training.evaluate on validation split(s)")
@@ -44,15 +58,9 @@ def main(argv=None) -> float:
     parser.add_argument("--criterion", default="ca_sdri", choices=["ca_sdri", "snri"])
     parser.add_argument("--model", help="model folder whose config.json gets the chosen threshold")
     args = parser.parse_args(argv)
-    per_split = []
-    for path in args.results:
-        results = json.loads(Path(path).read_text())
-        if results["split"] != "validation":
-            raise ValueError(f"theta must be chosen on the validation split, got results for {results['split']!r}")
-        per_split.append(choose_threshold(results["systems"][args.system], results["thresholds"], args.criterion)[1])
-    common = sorted(set.intersection(*(set(c) for c in per_split)))
-    criterion = {theta: sum(c[theta] for c in per_split) / len(per_split) for theta in common}
-    best = max(criterion, key=lambda theta: (round(criterion[theta], 6), -theta))
+    best, criterion = criterion_over_splits(
+        [json.loads(Path(path).read_text()) for path in args.results], args.system, args.criterion
+    )
     for theta, value in criterion.items():
         print(
             f"theta = {theta:.2f}: mean {args.criterion} over 1:0 ... 1:5 = {value:.2f} dB{'  <- chosen' if theta == best else ''}"

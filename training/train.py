@@ -9,6 +9,7 @@ line (the command line wins). A run resumes from the newest checkpoint in its ou
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from .classifier_stage import ClassifierStage
 from .cpu_runtime import retain_freed_memory
 from .data_loading import class_names, training_batches
 from .systems import get_system
+from .time_budget import TimeBudget
 from .training_queries import build_training_batch, random_crop
 from .validation import validate, validate_classifier
 
@@ -135,6 +137,7 @@ def prepare_batch(
 
 
 def main(argv=None) -> dict:
+    started_at = time.monotonic()  # --max_minutes counts set-up and resuming too
     model_args, data_args, train_args = parse_arguments(argv)
     if train_args.num_threads:
         torch.set_num_threads(train_args.num_threads)
@@ -186,13 +189,16 @@ def main(argv=None) -> dict:
             )
         )
     accelerator.init_trackers("tensorboard")
+    budget = TimeBudget(train_args.max_minutes, started_at, accelerator)
 
-    last_step = min(total_steps, train_args.max_steps or total_steps)
+    last_step = planned_last_step = min(total_steps, train_args.max_steps or total_steps)
     segment = round(data_args.segment_seconds * qrtse_model(accelerator, model).config.sampling_rate)
     num_labels = len(labels)
     augmentation = (
         AugmentationConfig(probability=data_args.augment_probability) if data_args.augment_probability else None
     )
+    step_seconds = []  # mixing, augmentation and the step (no validation or checkpoints): sizes budgets
+    step_started = time.monotonic()
     bar = tqdm(total=last_step, initial=progress.step, disable=not accelerator.is_local_main_process, desc="train")
     while progress.step < last_step:
         epoch, done_in_epoch = divmod(progress.step, train_args.steps_per_epoch)
@@ -210,8 +216,12 @@ def main(argv=None) -> dict:
                 augmentation,
             )
             logs = train_step(model, batch, optimizer, scheduler, accelerator, train_args.max_grad_norm)
+            step_seconds.append(time.monotonic() - step_started)
             progress.step += 1
             progress.record_loss(logs["loss"])
+            if budget.expired():
+                # The step just taken is the last one: validated and checkpointed as the final step.
+                last_step = progress.step
             bar.update(1)
             bar.set_postfix(loss=f"{logs['loss']:.2f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
             if progress.step % train_args.log_every == 0:
@@ -227,6 +237,7 @@ def main(argv=None) -> dict:
                 progress.consider_best(scores[metric], accelerator, qrtse_model(accelerator, model), output_dir, metric)
             if progress.step % train_args.checkpoint_every == 0 or progress.step == last_step:
                 save_checkpoint(accelerator, output_dir, progress.step, train_args.keep_checkpoints)
+            step_started = time.monotonic()
             if progress.step >= last_step or progress.step % train_args.steps_per_epoch == 0:
                 break
     bar.close()
@@ -234,8 +245,23 @@ def main(argv=None) -> dict:
     if accelerator.is_main_process:
         qrtse_model(accelerator, model).save_pretrained(output_dir / "final")
         (output_dir / "loss_history.json").write_text(json.dumps(progress.losses))
+    summary = {
+        "step": progress.step,
+        "planned_steps": total_steps,
+        "stopped_by": "time budget" if progress.step < planned_last_step else "steps",
+        "validation_metric": "macro_f1" if train_args.train_only_classifier else "snri_fmq",
+        "best_score": progress.best_score,
+        "best_step": progress.best_step,
+        "median_step_seconds": float(np.median(step_seconds)) if step_seconds else None,
+    }
+    if accelerator.is_main_process:
+        (output_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    accelerator.print(
+        f"summary: {summary['step']} of {total_steps} steps (stopped by {summary['stopped_by']}); "
+        f"best validation {summary['validation_metric']} {progress.best_score:.3f} at step {progress.best_step}"
+    )
     accelerator.end_training()
-    return {"step": progress.step, "losses": progress.losses, "best": progress.best_score}
+    return {"step": progress.step, "losses": progress.losses, "best": progress.best_score} | summary
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from tiny_build import write_tiny_build
 from modeling_qrtse import QrtseConfig, QrtseModel
 from qrtse.training.arguments import DataArguments, ModelArguments
 from qrtse.training.systems import get_system
+from qrtse.training.time_budget import TimeBudget
 from qrtse.training.train import build_model, inactive_share
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,3 +204,40 @@ def test_init_from_warm_starts_a_matching_system_and_refuses_a_classifier_mismat
     )
     assert moved.config.num_labels == 2
     assert torch.equal(moved.query_embedding.weight[:, 0], saved.query_embedding.weight[:, 1])
+
+
+def test_time_budget_stops_at_the_first_step_after_it_and_a_resume_gets_a_new_one():
+    class Accelerator:
+        num_processes = 1
+
+    now = [100.0]
+    budget = TimeBudget(0.5, started_at=100.0, accelerator=Accelerator(), clock=lambda: now[0])
+    assert not budget.expired()
+    now[0] = 129.9
+    assert not budget.expired()
+    now[0] = 130.0
+    assert budget.expired()
+    assert not TimeBudget(None, started_at=0.0, accelerator=Accelerator(), clock=lambda: 1e9).expired()
+    with pytest.raises(ValueError, match="positive"):
+        TimeBudget(0, started_at=0.0, accelerator=Accelerator())
+
+
+@pytest.mark.slow
+def test_max_minutes_saves_validates_and_summarises_then_a_resume_continues(build, tmp_path):
+    steps = ["--epochs", "10", "--steps_per_epoch", "4", "--checkpoint_every", "1000", "--evaluate_every", "1000"]
+    # A budget shorter than set-up: the run stops after its first step.
+    first = run(train_command(build, tmp_path / "run", *steps, "--max_minutes", "0.0001"))
+    assert first.returncode == 0, first.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["step"] == 1 and summary["planned_steps"] == 40
+    assert summary["stopped_by"] == "time budget"
+    assert summary["best_step"] == 1 and summary["median_step_seconds"] > 0
+    assert (tmp_path / "run" / "checkpoint-1" / "COMPLETE").exists()
+    assert (tmp_path / "run" / "best" / "validation.json").exists()
+    assert "summary: 1 of 40 steps (stopped by time budget)" in first.stdout + first.stderr
+
+    resumed = run(train_command(build, tmp_path / "run", *steps, "--max_minutes", "30"))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["step"] == 40 and summary["stopped_by"] == "steps"
+    assert len(losses(tmp_path / "run")) == 40
