@@ -21,7 +21,17 @@ def run_summary(args) -> int:
     from .configuration_qrtse import QrtseConfig
     from .summary import format_summary, summarize
 
-    config = QrtseConfig.from_pretrained(args.model) if args.model else QrtseConfig.from_preset(args.preset)
+    if args.model:
+        from transformers import AutoConfig
+
+        from .cli_models import check_qrtse, loading, resolve_model
+
+        source = resolve_model(args.model)
+        with loading(source):
+            check_qrtse(AutoConfig.from_pretrained(source))
+            config = QrtseConfig.from_pretrained(source)
+    else:
+        config = QrtseConfig.from_preset(args.preset)
     summary = summarize(config)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
     return 0

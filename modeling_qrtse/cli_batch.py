@@ -4,31 +4,40 @@
     accelerate launch --num_processes 2 -m modeling_qrtse.cli extract recordings/ -q Bark -o extracted/
 
 Each input `<name>` becomes `<OUTDIR>/<name>.wav` (`<name>_1.wav`, ... for several `--query`;
-`<name>_residual.wav` with `--residual`), keeping the sub-folders of a folder input. A file whose
-outputs all exist is skipped (a rerun resumes; `--overwrite` redoes it). A file that fails is
-reported and skipped; the run ends with a summary and exit status 1 if any failed. Outputs are
-written under a temporary name and renamed, so a killed run leaves no half-written file.
-`<OUTDIR>/report.json` lists, per input, the query, the refined query, the class probabilities,
-the outputs and the status (merged over reruns).
+`<name>_residual.wav` with `--residual`), keeping the sub-folders of a folder input; files below
+`<OUTDIR>` are never inputs. `<OUTDIR>/report.json` (`cli_batch_report`) holds one record per
+input, updated after every input: the settings (model weights hash, queries and every option
+that changes the output), the query, the refined query, the class probabilities, the outputs
+(relative to `<OUTDIR>`) and the status. A `report.json` that is not such a report is never
+replaced without `--overwrite`.
 
-Under `accelerate launch` each process takes every N-th file (its shard) and the main process
-merges the reports: one process or several write the same files.
+A rerun resumes: an input is skipped only when all of its outputs exist and its record says they
+were made with the same settings; otherwise it is redone. Outputs that exist without such a
+record (another query, threshold or model, or files qrtse did not write) are never replaced
+without `--overwrite`: that input is reported as failed. A file that fails is reported and
+skipped; the run ends with a summary and exit status 1 if any failed. Files are written under
+temporary names and renamed (`cli_output_files`), so a killed run leaves no half-written file,
+and its rerun gives exactly the outputs and report of an uninterrupted run.
+
+Under `accelerate launch` each process takes every N-th file (its shard); all of them update the
+same report.
 """
 
 import glob
+import hashlib
 import json
 import os
 from pathlib import Path
 
-from .cli_extract import extract_targets, remove_stale_partials, write_audio
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
-REPORT_NAME = "report.json"
+from .cli_batch_report import REPORT_NAME, BatchReport
+from .cli_output_files import AUDIO_SUFFIXES, check_writable_folder, write_audio
 
 
-def expand_inputs(specs) -> list:
+def expand_inputs(specs, exclude=None) -> list:
     """`(path, output stem)` for files, folders (audio files below them, sub-folders kept) and
-    glob patterns, sorted and without repeats. ValueError naming an input that matches nothing."""
+    glob patterns, sorted and without repeats; files below the folder `exclude` (the output
+    folder) are left out. ValueError naming an input that matches nothing."""
+    excluded = Path(exclude).resolve() if exclude is not None else None
     found = {}
     for spec in specs:
         path = Path(spec)
@@ -40,8 +49,12 @@ def expand_inputs(specs) -> list:
         else:
             matches = sorted(Path(m) for m in glob.glob(spec, recursive=True) if Path(m).is_file())
             pairs = [(p, Path(p.stem)) for p in matches]
+        if excluded is not None:
+            pairs = [(p, stem) for p, stem in pairs if not p.resolve().is_relative_to(excluded)]
         if not pairs:
-            raise ValueError(f"no audio files in {spec!r}")
+            raise ValueError(
+                f"no audio files in {spec!r}" + (f" outside the output folder {exclude}" if exclude else "")
+            )
         for source, stem in pairs:
             found.setdefault(source.resolve(), stem)
     stems = {}
@@ -60,6 +73,35 @@ def outputs_of(output_dir: Path, stem: Path, num_queries: int, residual: bool) -
     if residual:
         paths += [("residual", k, base.with_name(f"{base.name}{s}_residual.wav")) for k, s in enumerate(suffix)]
     return paths
+
+
+def weights_digest(model) -> str:
+    """sha256 of the model's tensors (names, shapes, dtypes, values): the model that made a file."""
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{tuple(tensor.shape)}|{tensor.dtype}".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def extraction_settings(model, queries, options: dict) -> dict:
+    """Everything that decides an input's outputs, as JSON values (compared on resume)."""
+    return json.loads(json.dumps({"model_sha256": weights_digest(model), "queries": queries, "options": options}))
+
+
+def resume_decision(record, planned: list, settings: dict, overwrite: bool):
+    """ "skip", "run", or the reason to refuse: see the module docstring."""
+    existing = [path for *_, path in planned if path.exists()]
+    made_here = record is not None and record.get("settings") == settings
+    if made_here and record.get("status") == "done" and len(existing) == len(planned):
+        return "skip"
+    if overwrite or not existing or made_here:
+        return "run"
+    names = ", ".join(path.name for path in existing)
+    return f"{names} already exist and were not made with these settings; pass --overwrite to replace them"
 
 
 class Shard:
@@ -83,9 +125,13 @@ class Shard:
     def take(self, items: list) -> list:
         return items[self.index :: self.count]
 
-    def wait(self) -> None:
-        if self.state is not None:
-            self.state.wait_for_everyone()
+    def gather(self, items: list) -> list:
+        """Every process's `items`, concatenated (on every process)."""
+        if self.state is None:
+            return items
+        from accelerate.utils import gather_object
+
+        return gather_object(items)
 
 
 def run_batch(args, extractor, queries, options) -> int:
@@ -93,60 +139,71 @@ def run_batch(args, extractor, queries, options) -> int:
     from tqdm.auto import tqdm
 
     output_dir = Path(args.output)
-    inputs = expand_inputs(args.mixture)
     if output_dir.exists() and not output_dir.is_dir():
         raise ValueError(f"-o {output_dir} must be a folder when extracting several files")
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ValueError(f"cannot write to {output_dir}: {error.strerror or error}") from error
-    if not os.access(output_dir, os.W_OK):
-        raise ValueError(f"cannot write to {output_dir}: the folder is not writable")
+    inputs = expand_inputs(args.mixture, exclude=output_dir)
+    check_writable_folder(output_dir)
     sources = {source for source, _ in inputs}
+    settings = extraction_settings(extractor.model, queries, options)
+    report = BatchReport(output_dir)
+    report.check_replaceable(args.overwrite)
+    earlier = report.records()
     shard = Shard()
-    records = []
+    statuses = []
     mine = shard.take(inputs)
     for source, stem in tqdm(mine, desc="extract", unit="file", disable=args.json or not mine):
         planned = outputs_of(output_dir, stem, len(queries), args.residual)
         if any(path.resolve() in sources for *_, path in planned):
-            records.append(failure(source, stem, "an output would replace an input file"))
+            statuses.append(failure(report, source, stem, settings, "an output would replace an input file"))
             continue
-        if not args.overwrite and all(path.exists() for *_, path in planned):
-            records.append({"input": str(source), "name": str(stem), "status": "skipped"})
+        decision = resume_decision(earlier.get(str(stem)), planned, settings, args.overwrite)
+        if decision == "skip":
+            statuses.append(("skipped", str(source), None))
             continue
-        for *_, path in planned:
-            remove_stale_partials(path)
+        if decision != "run":  # refused: the earlier record stays, describing the files that exist
+            statuses.append(("failed", str(source), decision))
+            continue
+        record = {"input": str(source), "name": str(stem), "settings": settings, "status": "running"}
+        report.update(record)
         try:
-            records.append(extract_one(extractor, source, stem, queries, options, planned))
+            report.update(record | extract_one(extractor, source, queries, options, planned, output_dir))
+            statuses.append(("done", str(source), None))
         except (ValueError, OSError, RuntimeError) as error:
-            records.append(failure(source, stem, str(error)))
-    (output_dir / f".{REPORT_NAME}.part-{shard.index}").write_text(json.dumps(records))
-    shard.wait()
+            statuses.append(failure(report, source, stem, settings, str(error)))
+    statuses = shard.gather(statuses)
     if not shard.is_main:
         return 0
-    ran = merge_reports(output_dir, shard.count)
-    failed = [record for record in ran if record["status"] == "failed"]
-    for record in failed:
-        print(f"failed: {record['input']}: {record['error']}")
-    done = sum(record["status"] == "done" for record in ran)
-    summary = {"inputs": len(inputs), "done": done, "skipped": len(ran) - done - len(failed), "failed": len(failed)}
+    failed = [(source, error) for status, source, error in statuses if status == "failed"]
+    for source, error in failed:
+        print(f"failed: {source}: {error}")
+    done = sum(status == "done" for status, *_ in statuses)
+    summary = {
+        "inputs": len(inputs),
+        "done": done,
+        "skipped": len(statuses) - done - len(failed),
+        "failed": len(failed),
+    }
     summary["report"] = str(output_dir / REPORT_NAME)
     text = f"{done} extracted, {summary['skipped']} already done, {len(failed)} failed (report: {summary['report']})"
     print(json.dumps(summary) if args.json else text)
     return 1 if failed else 0
 
 
-def extract_one(extractor, source, stem, queries, options, planned) -> dict:
+def extract_targets(extractor, inputs, queries: list, options: dict) -> list:
+    """One pipeline result per `--query` set (one set is asked as a plain query)."""
+    results = extractor(inputs, query=queries if len(queries) > 1 else queries[0], **options)
+    return results if isinstance(results, list) else [results]
+
+
+def extract_one(extractor, source, queries, options, planned, output_dir: Path) -> dict:
     results = extract_targets(extractor, str(source), queries, options)
     written = []
     for kind, k, path in planned:
         result = results[k]
         path.parent.mkdir(parents=True, exist_ok=True)
         write_audio(path, result["audio"] if kind == "target" else result["residual"], result["sampling_rate"])
-        written.append(str(path))
+        written.append(path.relative_to(output_dir).as_posix())  # the report holds the folder
     return {
-        "input": str(source),
-        "name": str(stem),
         "status": "done",
         "outputs": written,
         "targets": [{"query": r["query"], "refined_query": r["refined_query"]} for r in results],
@@ -154,29 +211,6 @@ def extract_one(extractor, source, stem, queries, options, planned) -> dict:
     }
 
 
-def failure(source, stem, error: str) -> dict:
-    return {"input": str(source), "name": str(stem), "status": "failed", "error": error}
-
-
-def merge_reports(output_dir: Path, num_parts: int) -> list:
-    """Update `report.json` with this run's records (a skipped input keeps its earlier record),
-    remove the processes' parts, and return this run's records."""
-    path = output_dir / REPORT_NAME
-    report = {}
-    if path.exists():
-        try:
-            report = {record["name"]: record for record in json.loads(path.read_text())}
-        except (ValueError, KeyError, TypeError):
-            report = {}  # an unreadable old report is replaced, never trusted
-    ran = []
-    for index in range(num_parts):
-        part = output_dir / f".{REPORT_NAME}.part-{index}"
-        ran += json.loads(part.read_text())
-        part.unlink()
-    for record in ran:
-        if record["status"] != "skipped" or record["name"] not in report:
-            report[record["name"]] = record
-    partial = path.with_name(f".{REPORT_NAME}.partial")
-    partial.write_text(json.dumps(sorted(report.values(), key=lambda r: r["name"]), indent=2))
-    os.replace(partial, path)
-    return ran
+def failure(report: BatchReport, source, stem, settings: dict, error: str) -> tuple:
+    report.update({"input": str(source), "name": str(stem), "settings": settings, "status": "failed", "error": error})
+    return ("failed", str(source), error)

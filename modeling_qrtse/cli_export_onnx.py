@@ -21,22 +21,31 @@ def add_export_onnx_command(subparsers) -> None:
         help="refine once per input (default) or per frame with the model's frame smoothing (adds frame_activity)",
     )
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.set_defaults(handler=run_export_onnx)
 
 
 def run_export_onnx(args) -> int:
-    from .cli_extract import resolve_model
+    from transformers import AutoConfig
+
+    from .cli_models import check_qrtse, loading, resolve_model
+    from .cli_output_files import check_output_paths, write_atomically
     from .configuration_qrtse import QrtseConfig
     from .modeling_qrtse import QrtseModel
     from .onnx_export import export_onnx
     from .refinement_qrtse import check_threshold
 
+    check_output_paths([args.output], overwrite=args.overwrite, suffixes=(".onnx",))
     if args.threshold is not None:
         check_threshold(args.threshold)
     if args.preset:
         model = QrtseModel(QrtseConfig.from_preset(args.preset))
     else:
-        model = QrtseModel.from_pretrained(resolve_model(args.model))
-    export_onnx(model.eval(), args.output, threshold=args.threshold, opset=args.opset, refinement=args.refinement)
+        source = resolve_model(args.model)
+        with loading(source):
+            check_qrtse(AutoConfig.from_pretrained(source))
+            model = QrtseModel.from_pretrained(source)
+    options = {"threshold": args.threshold, "opset": args.opset, "refinement": args.refinement}
+    write_atomically(args.output, lambda partial: export_onnx(model.eval(), partial, **options))
     print(f"wrote {args.output}")
     return 0

@@ -2,13 +2,12 @@
 
 import glob
 import json
-import os
-import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import numpy as np
-import soundfile
+from .cli_batch import extract_targets, run_batch
+from .cli_models import check_qrtse, loading, resolve_model
+from .cli_output_files import check_output_paths, write_audio
 
 # Entry-point group through which the recipes (qrtse.training) provide `--example`'s mixture.
 EXAMPLE_MIXTURES = "qrtse.example_mixtures"
@@ -91,20 +90,6 @@ def add_classes_command(subparsers) -> None:
     parser.set_defaults(handler=run_classes)
 
 
-def resolve_model(model) -> str:
-    """`model`, or the embedded default checkpoint with a clear error when it is missing."""
-    if model:
-        return model
-    from .default_checkpoint import default_model_available, default_model_path
-
-    if not default_model_available():
-        raise ValueError(
-            f"the embedded default model is not in this installation ({default_model_path()}); pass --model "
-            "with a saved model folder or Hub id"
-        )
-    return str(default_model_path())
-
-
 def load_pipeline(model=None):
     """The target-sound-extraction pipeline for a model folder / Hub id (default: embedded checkpoint).
     The package's own classes are used, so no remote code is executed."""
@@ -114,7 +99,12 @@ def load_pipeline(model=None):
     from .pipeline_qrtse import TASK, TargetSoundExtractionPipeline
 
     logging.disable_progress_bar()  # keep the command's output to what it found
-    return pipeline(TASK, model=resolve_model(model), pipeline_class=TargetSoundExtractionPipeline)
+    from transformers import AutoConfig
+
+    source = resolve_model(model)
+    with loading(source):
+        check_qrtse(AutoConfig.from_pretrained(source))
+        return pipeline(TASK, model=source, pipeline_class=TargetSoundExtractionPipeline)
 
 
 def output_paths(output: str, count: int) -> list:
@@ -122,52 +112,6 @@ def output_paths(output: str, count: int) -> list:
     if count == 1:
         return [path]
     return [path.with_name(f"{path.stem}_{k + 1}{path.suffix}") for k in range(count)]
-
-
-def check_outputs(paths: list, mixture, overwrite: bool) -> None:
-    """Refuse, before any work, an output that is the input mixture, or that exists (unless
-    `overwrite`), or whose folder cannot be made."""
-    source = Path(mixture).resolve() if mixture else None
-    for path in paths:
-        if source is not None and path.resolve() == source:
-            raise ValueError(f"output {path} is the input mixture; choose another -o (the input is never overwritten)")
-        if path.exists() and not overwrite:
-            raise ValueError(f"output {path} exists; pass --overwrite to replace it")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ValueError(f"cannot write {path}: {error.strerror or error}") from error
-        if not os.access(path.parent, os.W_OK):
-            raise ValueError(f"cannot write {path}: folder {path.parent} is not writable")
-
-
-def partial_path(path: Path, owner) -> Path:
-    """The temporary name `write_audio` writes `path` under (`owner`: a pid, or "*" to match any)."""
-    return path.with_name(f".{path.stem}.partial-{owner}{path.suffix}")
-
-
-def remove_stale_partials(path: Path) -> None:
-    """Temporary files that a killed run left for `path`. Only for outputs no live process
-    writes (the batch command's shards are disjoint)."""
-    for stale in path.parent.glob(partial_path(path, "*").name):
-        stale.unlink(missing_ok=True)
-
-
-def write_audio(path: Path, audio, sampling_rate: int) -> None:
-    """16-bit PCM (what every player reads); samples beyond full scale are clipped, with a warning.
-    Written to a temporary file in the same folder and renamed, so an interrupted run never
-    leaves a half-written file under the output's name."""
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak > 1.0:
-        print(f"warning: {path} peaks at {peak:.2f}; clipped to full scale", file=sys.stderr)
-    partial = partial_path(path, os.getpid())
-    try:
-        soundfile.write(str(partial), np.clip(audio, -1.0, 1.0), sampling_rate, subtype="PCM_16")
-        os.replace(partial, path)
-    except OSError as error:
-        raise ValueError(f"cannot write {path}: {error.strerror or error}") from error
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def load_example_mixture(seed: int) -> tuple:
@@ -222,39 +166,38 @@ def parse_frame_smoothing(items: list) -> dict:
     return values
 
 
-def extract_targets(extractor, inputs, queries: list, options: dict) -> list:
-    """One pipeline result per `--query` set (one set is asked as a plain query)."""
-    results = extractor(inputs, query=queries if len(queries) > 1 else queries[0], **options)
-    return results if isinstance(results, list) else [results]
-
-
 def run_extract(args) -> int:
     if bool(args.mixture) == bool(args.example):
         raise ValueError("give either MIXTURE files or --example")
     queries = args.query
+    batch = is_batch(args.mixture)
+    # Outputs are checked before the model is even loaded: nothing runs for an output we cannot write.
+    if batch:
+        args.output = args.output or "extracted"
+        if Path(args.output).exists() and not Path(args.output).is_dir():
+            raise ValueError(f"-o {args.output} must be a folder when extracting several files")
+    else:
+        args.output = args.output or "extracted.wav"
+        inputs = args.mixture[0] if args.mixture else None
+        mixture_path, example_path = inputs, None
+        paths = output_paths(args.output, len(queries))
+        residual_paths = [p.with_name(f"{p.stem}_residual{p.suffix}") for p in paths] if args.residual else []
+        if args.example:
+            output = Path(args.output)
+            example_path = output.with_name(f"{output.stem}_mixture{output.suffix}")
+        written = paths + residual_paths + ([example_path] if example_path else [])
+        check_output_paths(written, [mixture_path], args.overwrite)
+    options = extraction_options(args)
     extractor = load_pipeline(args.model)
     from .query_qrtse import parse_query
 
     parse_query(queries, extractor.model.config.label2id)  # bad labels fail before any work
-    if is_batch(args.mixture):
-        from .cli_batch import run_batch
-
-        args.output = args.output or "extracted"
-        return run_batch(args, extractor, queries, extraction_options(args))
-    args.output = args.output or "extracted.wav"
-    inputs = args.mixture[0] if args.mixture else None
-    mixture_path, example_path = inputs, None
-    paths = output_paths(args.output, len(queries))
-    residual_paths = [path.with_name(f"{path.stem}_residual{path.suffix}") for path in paths] if args.residual else []
-    if args.example:
-        output = Path(args.output)
-        example_path = output.with_name(f"{output.stem}_mixture{output.suffix}")
-    check_outputs(paths + residual_paths + ([example_path] if example_path else []), mixture_path, args.overwrite)
+    if batch:
+        return run_batch(args, extractor, queries, options)
     if args.example:
         mixture, rate, classes = load_example_mixture(args.seed)
         inputs = {"array": mixture, "sampling_rate": rate}
         write_audio(example_path, mixture, rate)
-    options = extraction_options(args)
     try:
         results = extract_targets(extractor, inputs, queries, options)
     except OSError as error:  # a missing file: report it like any other bad input
@@ -333,7 +276,10 @@ def format_summary(summary: dict, results: list, top: int = 5) -> str:
 def run_classes(args) -> int:
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(resolve_model(args.model))
+    source = resolve_model(args.model)
+    with loading(source):
+        config = AutoConfig.from_pretrained(source)
+        check_qrtse(config)
     labels = [config.id2label[index] for index in sorted(config.id2label)]
     print(json.dumps(labels) if args.json else "\n".join(f"{index:3d}  {label}" for index, label in enumerate(labels)))
     return 0

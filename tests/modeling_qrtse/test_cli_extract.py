@@ -209,7 +209,7 @@ def test_the_input_mixture_is_never_overwritten(capsys, mixture_file, tiny_pipel
         code, _, stderr = run(
             capsys, "extract", mixture_file, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", mixture_file, *extra
         )
-        assert code == 2 and "is the input mixture" in stderr and "Traceback" not in stderr
+        assert code == 2 and "is an input" in stderr and "Traceback" not in stderr
     assert mixture_file.read_bytes() == before
 
 
@@ -240,7 +240,7 @@ def test_an_interrupted_write_leaves_no_partial_file(capsys, monkeypatch, mixtur
         real_write(path, *args, **kwargs)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("modeling_qrtse.cli_extract.soundfile.write", write_then_fail)
+    monkeypatch.setattr("soundfile.write", write_then_fail)
     code, _, stderr = run(
         capsys, "extract", mixture_file, "-q", "Bark", "--model", tiny_pipeline_folder, "-o", tmp_path / "out.wav"
     )

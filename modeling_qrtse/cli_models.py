@@ -1,0 +1,47 @@
+"""Which model a command uses, and one line instead of a traceback when it cannot be loaded."""
+
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def resolve_model(model) -> str:
+    """`model` (a saved folder or a Hub id), or the embedded default checkpoint; a clear error for
+    a folder that does not exist or a missing default."""
+    if model:
+        path = Path(model).expanduser()
+        looks_like_a_path = model.startswith(("/", ".", "~")) or model.endswith("/") or model.count("/") > 1
+        if not path.exists() and looks_like_a_path:
+            raise ValueError(f"model folder {model} does not exist")
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"--model {model} is a file; give the folder that holds config.json and model.safetensors")
+        return str(path) if path.exists() else model
+    from .default_checkpoint import default_model_available, default_model_path
+
+    if not default_model_available():
+        raise ValueError(
+            f"the embedded default model is not in this installation ({default_model_path()}); pass --model "
+            "with a saved model folder or Hub id"
+        )
+    return str(default_model_path())
+
+
+@contextmanager
+def loading(model: str):
+    """Turn what loading a bad, foreign, truncated or unreachable model raises into one ValueError."""
+    try:
+        yield
+    except ValueError as error:
+        raise ValueError(f"cannot load model {model}: {first_line(error)}") from error
+    except Exception as error:  # OSError, KeyError, safetensors and JSON errors alike
+        raise ValueError(f"cannot load model {model}: {type(error).__name__}: {first_line(error)}") from error
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def check_qrtse(config) -> None:
+    """ValueError for a config of another model type (inside `loading`, it names the model)."""
+    if getattr(config, "model_type", None) != "qrtse":
+        raise ValueError(f"it is a {getattr(config, 'model_type', None)!r} model, not a qrtse one")
