@@ -12,11 +12,13 @@ forces recipes for any build. Load it back with `datasets.load_dataset("user/qrt
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from datasets import DatasetDict, load_from_disk
 from huggingface_hub import HfApi
 
+from modeling_qrtse.cli_models import exit_status
 from qrtse.training.frozen_split import load_frozen_split, recipes_only
 
 from .dataset_card_publish import published_card
@@ -92,9 +94,15 @@ def main(argv=None):
     )
     parser.add_argument("--private", action="store_true", help="create the repository private")
     args = parser.parse_args(argv)
-    url = push_dataset(args.build, args.repo_id, args.splits, args.recipes_only, args.private, args.include_audio)
-    print(f"Published {args.repo_id}: {url}")
+
+    def run():
+        if not (Path(args.build) / "build_info.json").is_file():
+            raise ValueError(f"--build {args.build} is not an output folder of training.build_dataset")
+        url = push_dataset(args.build, args.repo_id, args.splits, args.recipes_only, args.private, args.include_audio)
+        print(f"Published {args.repo_id}: {url}")
+
+    return exit_status("qrtse.hub.push_dataset", run)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,10 +13,13 @@ Uses `HF_ENDPOINT` / `HF_TOKEN` as huggingface_hub does (see `tests/hub/local_hu
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 from huggingface_hub import HfApi
+
+from modeling_qrtse.cli_models import exit_status, first_line, load_checked_model
 
 from .model_card import model_card
 from .training_data import training_data
@@ -84,7 +87,7 @@ def push_model(
     return commit.commit_url
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="saved checkpoint folder (save_pretrained output)")
     parser.add_argument("--repo-id", required=True, help="namespace/name of the model repository")
@@ -93,13 +96,23 @@ def main(argv=None):
     parser.add_argument("--data-dir", help="build folder of the training data (for the card's data notes)")
     parser.add_argument("--dataset-repo-id", help="Hub id of the published evaluation dataset, linked from the card")
     parser.add_argument("--private", action="store_true", help="create the repository private")
-    parser.add_argument("--output-dir", help="only write the repository's files here; do not upload")
+    parser.add_argument("--output-dir", help="only write the repository's files here (an empty or new folder)")
     args = parser.parse_args(argv)
-    results = load_json(args.results)
+    return exit_status("qrtse.hub.push_model", lambda: run(args))
+
+
+def run(args) -> None:
+    # Everything a user can get wrong is checked before anything is staged or uploaded.
+    output_dir = Path(args.output_dir) if args.output_dir else None
+    if output_dir and output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
+        raise ValueError(f"--output-dir {args.output_dir} exists and is not an empty folder")
+    try:
+        results = load_json(args.results)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--results {args.results}: {first_line(error)}") from error
+    load_checked_model(args.model)
     if args.output_dir:
         build_info = training_build_info(Path(args.model), results, args.data_dir)
-        if Path(args.output_dir).exists() and any(Path(args.output_dir).iterdir()):
-            raise SystemExit(f"--output-dir {args.output_dir} is not empty")
         stage_model(args.model, args.output_dir, args.repo_id, results, args.system, build_info, args.dataset_repo_id)
         print(f"Wrote {args.output_dir}")
         return
@@ -108,4 +121,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,9 +9,12 @@ checkout or an editable install, otherwise named with `--space-dir`.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 from huggingface_hub import HfApi
+
+from modeling_qrtse.cli_models import exit_status
 
 CHECKOUT_SPACE_FOLDER = Path(__file__).resolve().parents[1] / "spaces"
 SPACE_FILES = ["*.py", "requirements.txt", "README.md"]
@@ -54,12 +57,13 @@ def main(argv=None):
     parser.add_argument("--private", action="store_true")
     parser.add_argument("--space-dir", help="the Space folder (default: the repository's spaces/)")
     args = parser.parse_args(argv)
-    try:
+
+    def run():
         url = push_space(args.repo_id, args.model_repo_id, args.private, args.space_dir)
-    except ValueError as error:
-        parser.error(str(error))
-    print(f"Published {args.repo_id}: {url}")
+        print(f"Published {args.repo_id}: {url}")
+
+    return exit_status("qrtse.hub.push_space", run)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

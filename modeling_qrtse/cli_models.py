@@ -1,5 +1,6 @@
 """Which model a command uses, and one line instead of a traceback when it cannot be loaded."""
 
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,3 +46,28 @@ def check_qrtse(config) -> None:
     """ValueError for a config of another model type (inside `loading`, it names the model)."""
     if getattr(config, "model_type", None) != "qrtse":
         raise ValueError(f"it is a {getattr(config, 'model_type', None)!r} model, not a qrtse one")
+
+
+def load_checked_model(model) -> str:
+    """Resolve `model` and load it once as a qrtse model (config type, weights), so a bad one is
+    a ValueError before any work; returns the resolved source."""
+    from transformers import AutoConfig
+    from transformers.utils import logging
+
+    from .modeling_qrtse import QrtseModel
+
+    logging.disable_progress_bar()  # a check, not a download: keep the output to its result
+    source = resolve_model(model)
+    with loading(source):
+        check_qrtse(AutoConfig.from_pretrained(source))
+        QrtseModel.from_pretrained(source)
+    return source
+
+
+def exit_status(prog: str, command) -> int:
+    """Run `command()`; a ValueError (anything a user can cause) is `prog: error: <one line>`, status 2."""
+    try:
+        return command() or 0
+    except ValueError as error:
+        print(f"{prog}: error: {first_line(error)}", file=sys.stderr)
+        return 2
