@@ -46,11 +46,9 @@ def main(argv=None) -> int:
     for add_command in SUBCOMMANDS:
         add_command(subparsers)
     args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except ValueError as error:
-        print(f"qrtse {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    from .cli_models import exit_status
+
+    return exit_status(f"qrtse {args.command}", lambda: args.handler(args))
 
 
 if __name__ == "__main__":
