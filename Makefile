@@ -19,7 +19,7 @@ $(VENV)/.ready: pyproject.toml Makefile benchmarks/requirements.txt
 	touch $@
 
 demo: setup
-	$(BIN)/qrtse extract --example --query Trumpet Bark -o outputs/extracted.wav --overwrite
+	$(BIN)/qrtse extract --example -o outputs/extracted.wav --overwrite
 
 # The Space's browser test drives Debian's Chromium (playwright's own browser download needs the
 # network): installed once with apt (through sudo when not root); elsewhere a clear message.

@@ -2,15 +2,12 @@
 
 import glob
 import json
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from .cli_batch import extract_targets, run_batch
 from .cli_models import check_qrtse, loading, resolve_model
 from .cli_output_files import check_output_paths, write_audio
-
-# Entry-point group through which the recipes (qrtse.training) provide `--example`'s mixture.
-EXAMPLE_MIXTURES = "qrtse.example_mixtures"
+from .example_mixtures import example_mixture
 
 
 def add_extract_command(subparsers) -> None:
@@ -29,17 +26,19 @@ def add_extract_command(subparsers) -> None:
     )
     parser.add_argument(
         "--example",
-        action="store_true",
-        help="use a built-in example mixture (trumpet, cat and typing over street noise; no dog), written "
-        "next to the output as <output>_mixture.wav",
+        nargs="?",
+        type=int,
+        const=1,
+        metavar="N",
+        help="use shipped example mixture N (default 1): real recordings with a query naming one present and one "
+        "absent class (used when --query is not given); the mixture is written next to the output as "
+        "<output>_mixture.wav",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the --example mixture")
     parser.add_argument(
         "-q",
         "--query",
         nargs="+",
         action="append",
-        required=True,
         metavar="CLASS",
         help="classes to extract together (names or indices, see `qrtse classes`); repeat --query to "
         "extract several targets, written as <output>_1.wav, <output>_2.wav, ...",
@@ -114,21 +113,6 @@ def output_paths(output: str, count: int) -> list:
     return [path.with_name(f"{path.stem}_{k + 1}{path.suffix}") for k in range(count)]
 
 
-def load_example_mixture(seed: int) -> tuple:
-    """`(mixture, sampling_rate, classes)` of `--example`. The recipes provide it through the
-    `qrtse.example_mixtures` entry point, so that the library never imports the recipes."""
-    found = entry_points(group=EXAMPLE_MIXTURES, name="builtin")
-    if not found:
-        raise ValueError("--example needs the training recipes (qrtse.training): pip install 'qrtse[train]'")
-    try:
-        example_mixture = next(iter(found)).load()
-    except ImportError as error:
-        raise ValueError(
-            f"--example needs the training extras ({error.name} is missing): pip install 'qrtse[train]'"
-        ) from error
-    return example_mixture(seed)
-
-
 def is_batch(mixtures: list) -> bool:
     """Several inputs, a folder or a pattern: extraction into a folder (`cli_batch`)."""
     return len(mixtures) > 1 or any(Path(m).is_dir() or glob.has_magic(m) for m in mixtures)
@@ -167,9 +151,12 @@ def parse_frame_smoothing(items: list) -> dict:
 
 
 def run_extract(args) -> int:
-    if bool(args.mixture) == bool(args.example):
+    if bool(args.mixture) == (args.example is not None):
         raise ValueError("give either MIXTURE files or --example")
-    queries = args.query
+    example = example_mixture(args.example) if args.example is not None else None
+    if not args.query and example is None:
+        raise ValueError("give the classes to extract with --query (see `qrtse classes`)")
+    queries = args.query or [list(example.query)]
     batch = is_batch(args.mixture)
     # Outputs are checked before the model is even loaded: nothing runs for an output we cannot write.
     if batch:
@@ -182,7 +169,7 @@ def run_extract(args) -> int:
         mixture_path, example_path = inputs, None
         paths = output_paths(args.output, len(queries))
         residual_paths = [p.with_name(f"{p.stem}_residual{p.suffix}") for p in paths] if args.residual else []
-        if args.example:
+        if example is not None:
             output = Path(args.output)
             example_path = output.with_name(f"{output.stem}_mixture{output.suffix}")
         written = paths + residual_paths + ([example_path] if example_path else [])
@@ -194,8 +181,8 @@ def run_extract(args) -> int:
     parse_query(queries, extractor.model.config.label2id)  # bad labels fail before any work
     if batch:
         return run_batch(args, extractor, queries, options)
-    if args.example:
-        mixture, rate, classes = load_example_mixture(args.seed)
+    if example is not None:
+        mixture, rate = example.load()
         inputs = {"array": mixture, "sampling_rate": rate}
         write_audio(example_path, mixture, rate)
     try:
@@ -209,7 +196,7 @@ def run_extract(args) -> int:
 
     summary = {
         "mixture": str(example_path or mixture_path),
-        "example_classes": classes if args.example else None,
+        "example_classes": list(example.present) if example is not None else None,
         "threshold": None if args.no_refine else summary_threshold(extractor.model.config, args.threshold),
         "class_probabilities": results[0]["class_probabilities"],
         "targets": [
@@ -241,7 +228,7 @@ def summary_threshold(config, threshold: float | None) -> float | dict:
 def format_summary(summary: dict, results: list, top: int = 5) -> str:
     lines = [f"mixture: {summary['mixture']}"]
     if summary["example_classes"]:
-        lines.append(f"  (example: {', '.join(summary['example_classes'])} over an urban background)")
+        lines.append(f"  (example of real recordings; present: {', '.join(summary['example_classes'])})")
     probabilities = summary["class_probabilities"]
     threshold = summary["threshold"]
     if probabilities is None:
@@ -262,6 +249,8 @@ def format_summary(summary: dict, results: list, top: int = 5) -> str:
         if removed and probabilities is not None:
             refined += "   removed: " + ", ".join(f"{label} (p = {probabilities[label]:.3f})" for label in removed)
         lines.append("refined query: " + refined)
+        if summary["example_classes"]:
+            lines.append("example check: " + example_verdict(target, summary["example_classes"]))
         for chunk in target["chunks"] or []:
             kept = ", ".join(chunk["refined_query"]) or "(none)"
             lines.append(f"  {chunk['start']:7.2f}-{chunk['end']:7.2f} s: {kept}")
@@ -271,6 +260,17 @@ def format_summary(summary: dict, results: list, top: int = 5) -> str:
         seconds = len(result["audio"]) / target["sampling_rate"]
         lines.append(f"wrote {target['output']} ({seconds:.2f} s at {target['sampling_rate']} Hz)")
     return "\n".join(lines)
+
+
+def example_verdict(target: dict, present) -> str:
+    """What refinement did with each queried class of an example, against what is really there."""
+    words, right = [], True
+    for label in target["query"]:
+        kept = label in target["refined_query"]
+        truth = label in present
+        right &= kept == truth
+        words.append(f"{'kept' if kept else 'dropped'} {label} ({'present' if truth else 'absent'})")
+    return ", ".join(words) + (": right" if right else ": wrong")
 
 
 def run_classes(args) -> int:

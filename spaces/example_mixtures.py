@@ -1,11 +1,12 @@
-"""Example mixtures for the Space, written to a folder at start-up (no audio is committed).
+"""Example mixtures for the Space.
 
-The first example is the package's (`qrtse.training.example_mixture`: General MIDI renders and CC0
-recordings from the built-in corpus, rendered at run time) when the package is installed. The
-others are synthesised here from sine partials and noise, so they are this project's own work
-(CC0) and work on a Space that has only the model: a telephone ring (US cadence, 440 + 480 Hz)
-and glockenspiel-like strikes over filtered street-like noise. Each example comes with a query
-that names one present class and one absent class (a partially matched query, paper Section 1).
+The examples are the package's real-recording mixtures (`modeling_qrtse.example_mixtures`: 6 s
+mixtures from the real-recordings test split, chosen by a fixed rule, with their attributions)
+when the package is installed. A Space that has only the model gets two mixtures synthesised
+here from sine partials and noise instead (this project's own work, CC0): a telephone ring (US
+cadence, 440 + 480 Hz) and glockenspiel-like strikes over filtered street-like noise. Each
+example comes with a query that names one present class and one absent class (a partially
+matched query, paper Section 1).
 """
 
 from dataclasses import dataclass
@@ -99,28 +100,34 @@ def synthetic_examples(folder: Path, labels: set, seed: int = 0) -> list:
     return examples
 
 
-def package_example(folder: Path, labels: set):
-    """The package's example mixture (trumpet, cat and typing; no dog), or None without the package."""
+def package_examples(labels: set) -> list:
+    """The package's real-recording examples whose classes the model knows ([] without the package)."""
     try:
-        from qrtse.training.example_mixture import example_mixture
+        from modeling_qrtse.example_mixtures import example_mixtures
     except ImportError:
-        return None
+        return []
     try:
-        mixture, rate, present = example_mixture()
-    except (ImportError, ValueError):  # the built-in corpus is not installed
-        return None
-    query = ("Trumpet", "Bark")
-    if not set(query) <= labels:
-        return None
-    path = folder / "trumpet_cat_typing.wav"
-    sf.write(path, mixture, rate, subtype="PCM_16")
-    return Example(str(path), query, tuple(present), "Trumpet, cat and typing over street noise; no dog.")
+        shipped = example_mixtures()
+    except ValueError:  # an installation without the example files
+        return []
+    return [
+        Example(
+            str(e.path),
+            e.query,
+            e.present,
+            f"Real recordings {e.number}: {', '.join(e.present)} (packages: "
+            + ", ".join(sorted({r["package"] for r in e.recordings}))
+            + ")",
+        )
+        for e in shipped
+        if set(e.query) <= labels
+    ]
 
 
 def write_examples(folder, labels) -> list:
-    """Every example available here, written into `folder`."""
+    """The real-recording examples where the package is installed, else the synthetic ones
+    (written into `folder`)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     labels = set(labels)
-    first = package_example(folder, labels)
-    return ([first] if first else []) + synthetic_examples(folder, labels)
+    return package_examples(labels) or synthetic_examples(folder, labels)

@@ -1,13 +1,13 @@
-"""How often does refinement get the example mixtures right? Over seeded `qrtse extract
---example` mixtures (trumpet, cat and typing over an urban background, no dog; the seed changes
-the renders, the recordings' picks and the background), count the queries for which refinement
-keeps every present queried class and drops every absent one.
+"""How often does refinement get the shipped examples' kind of query right? Over the first N
+mixtures of the real-recordings test split, by the rule that chose the shipped examples
+(`training.real_examples`: one present and one absent class, drawn with a fixed seed per mixture),
+count the queries for which refinement keeps the present class and drops the absent one.
 
-    python -m qrtse.training.example_statistic --num-examples 50 --json results/example-statistic/v2.json
+    python -m qrtse.training.example_statistic --data-dir data/real --num-examples 50 \
+        --json results/example-statistic/v3-real.json
 
-Two kinds of query per example: the demo's own (`make demo`: Trumpet + Bark, one present and one
-absent class) and a drawn one (one of the three present classes plus one absent class of the
-model's vocabulary, drawn with `default_rng([seed, 1])`). Seeds are 0 ... N-1: none is picked.
+The first three of these mixtures are the shipped examples (`qrtse extract --example 1/2/3`).
+Nothing is picked: the mixtures are the split's first N, in order.
 """
 
 import argparse
@@ -19,9 +19,8 @@ import torch
 
 from modeling_qrtse.cli_extract import load_pipeline
 
-from .example_mixture import example_classes, example_mixture
-
-DEMO_QUERY = ("Trumpet", "Bark")
+from .frozen_split import decode_mixture
+from .real_examples import rule_examples
 
 
 def judge(result: dict, present: set) -> dict:
@@ -36,42 +35,36 @@ def judge(result: dict, present: set) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder or Hub id (default: the embedded model)")
+    parser.add_argument("--data-dir", default="data/real", help="the real-recordings build")
     parser.add_argument("--num-examples", type=int, default=50)
     parser.add_argument("--threshold", type=float, help="default: the model's")
-    parser.add_argument("--json", help="write every example's queries and verdicts here")
+    parser.add_argument("--json", help="write every example's query and verdict here")
     parser.add_argument("--num-threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     extractor = load_pipeline(args.model)
-    labels = [extractor.model.config.id2label[i] for i in range(extractor.model.config.num_labels)]
-    present = set(example_classes())
-    absent = [label for label in labels if label not in present]
     options = {} if args.threshold is None else {"threshold": args.threshold}
     rows = []
-    for seed in range(args.num_examples):
-        mixture, rate, _ = example_mixture(seed)
-        rng = np.random.default_rng([seed, 1])
-        drawn = [str(rng.choice(sorted(present))), str(rng.choice(absent))]
-        results = extractor({"array": mixture, "sampling_rate": rate}, query=[list(DEMO_QUERY), drawn], **options)
-        rows.append({"seed": seed, "demo": judge(results[0], present), "drawn": judge(results[1], present)})
+    for index, row, query, present in rule_examples(args.data_dir, args.num_examples):
+        decoded = decode_mixture(row)
+        result = extractor(
+            {"array": decoded["mixture"], "sampling_rate": decoded["sample_rate"]}, query=query, **options
+        )
+        rows.append({"split_index": index, "mixture_id": row["mixture_id"], **judge(result, set(present))})
     summary = {
-        "num_examples": args.num_examples,
+        "num_examples": len(rows),
+        "data_dir": args.data_dir,
         "threshold": extractor.model.config.refinement_threshold if args.threshold is None else args.threshold,
         **{
-            kind: {
-                measure: float(np.mean([row[kind][measure] for row in rows]))
-                for measure in ("correct", "kept_present", "dropped_absent")
-            }
-            for kind in ("demo", "drawn")
+            measure: float(np.mean([r[measure] for r in rows]))
+            for measure in ("correct", "kept_present", "dropped_absent")
         },
     }
-    for kind in ("demo", "drawn"):
-        s = summary[kind]
-        print(
-            f"{kind} queries: {s['correct']:.0%} right (present kept {s['kept_present']:.0%}, "
-            f"absent dropped {s['dropped_absent']:.0%}) over {args.num_examples} examples"
-        )
+    print(
+        f"{summary['correct']:.0%} right (present kept {summary['kept_present']:.0%}, absent dropped "
+        f"{summary['dropped_absent']:.0%}) over the first {len(rows)} real test mixtures"
+    )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"summary": summary, "examples": rows}, indent=2) + "\n")

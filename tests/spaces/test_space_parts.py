@@ -14,13 +14,29 @@ import yaml
 from example_mixtures import synthetic_examples, write_examples
 from spectrograms import spectrogram_image
 
+from modeling_qrtse.example_mixtures import example_mixtures
+
 SPACE = Path(__file__).parents[2] / "spaces"
 
 
-def test_examples_are_rendered_with_partially_matched_queries(tmp_path):
-    labels = {"Telephone", "Bark", "Glockenspiel", "Trumpet", "Meow", "Computer_keyboard"}
+def test_the_examples_are_the_packages_real_recordings(tmp_path):
+    shipped = example_mixtures()
+    labels = {label for e in shipped for label in e.present + e.query}
     examples = write_examples(tmp_path, labels)
-    assert len(examples) >= 2
+    assert [e.path for e in examples] == [str(e.path) for e in shipped]
+    for example in examples:
+        audio, rate = sf.read(example.path)
+        assert rate == 16000 and len(audio) == 6 * 16000 and np.isfinite(audio).all()
+        assert (
+            len(set(example.query) & set(example.present)) == 1 and len(set(example.query) - set(example.present)) == 1
+        )
+        assert example.description.startswith("Real recordings")
+
+
+def test_without_the_real_examples_classes_the_synthetic_ones_are_rendered(tmp_path):
+    labels = {"Telephone", "Bark", "Glockenspiel", "Trumpet", "Meow", "Computer_keyboard"}  # no real query
+    examples = write_examples(tmp_path, labels)
+    assert len(examples) == 2
     for example in examples:
         audio, rate = sf.read(example.path)
         assert rate == 16000 and np.isfinite(audio).all() and 0.5 < np.abs(audio).max() <= 0.81
@@ -29,6 +45,7 @@ def test_examples_are_rendered_with_partially_matched_queries(tmp_path):
 
 def test_examples_need_classes_the_model_knows(tmp_path):
     assert synthetic_examples(tmp_path, {"beep", "hum"}) == []
+    assert write_examples(tmp_path, {"beep", "hum"}) == []
 
 
 def test_spectrogram_image_is_rgb():
