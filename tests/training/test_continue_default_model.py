@@ -4,7 +4,7 @@ import json
 import sys
 
 import pytest
-from test_train import TINY, run
+from test_train import run, train_command
 from tiny_build import write_tiny_build
 
 from qrtse.training.continue_default_model import next_stage, stage_arguments
@@ -18,18 +18,7 @@ def setting(tmp_path_factory):
     for split in ("builtin", "real"):
         (root / "data").mkdir(exist_ok=True)
         (root / "data" / split).symlink_to(build)
-    trained = run(
-        [
-            sys.executable,
-            "-m",
-            "qrtse.training.train",
-            TINY,
-            "--data_dir",
-            str(build),
-            "--output_dir",
-            str(root / "run"),
-        ]
-    )
+    trained = run(train_command(build, root / "run"))
     assert trained.returncode == 0, trained.stderr[-3000:]
     exported = run(
         [
