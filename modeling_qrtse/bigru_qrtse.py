@@ -9,7 +9,10 @@ time. Here:
   not 2T, and each forward step is six in-place ops;
 - the backward recurrence carries only `dh`: every other per-step factor is precomputed for all
   frames at once, so a backward step is three ops;
-- the recurrent weight gradients are one GEMM per direction after the loop.
+- the recurrent weight gradients are one GEMM per direction after the loop;
+- with `dtype=torch.bfloat16` the input projection's GEMMs (forward, input and weight gradient)
+  run in bf16, products widened to float32; the recurrence stays float32 (its GEMVs are too small
+  to gain, and rounding would compound over the frames).
 
 Gate order and equations are PyTorch's (r, z, n; `n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`,
 `h' = (1 - z) * n + z * h`), so the parameters of an `nn.GRU` plug in unchanged.
@@ -42,10 +45,16 @@ class BidirectionalGRULayer(torch.autograd.Function):
     Returns `(batch, frames, 2H)`, forward direction first (as `nn.GRU`)."""
 
     @staticmethod
-    def forward(ctx, inputs, weight_ih, weight_hh, bias_ih, bias_hh):
+    def forward(ctx, inputs, weight_ih, weight_hh, bias_ih, bias_hh, dtype=torch.float32):
         batch, frames, width = inputs.shape
         hidden = weight_hh.shape[-1]
-        projected = torch.addmm(bias_ih.reshape(-1), inputs.reshape(-1, width), weight_ih.reshape(-1, width).t())
+        # The input projection's operands as its GEMMs take them (rounded once; the same tensors in float32).
+        low_inputs, low_weight_ih = inputs.to(dtype), weight_ih.to(dtype)
+        if dtype == torch.float32:
+            projected = torch.addmm(bias_ih.reshape(-1), inputs.reshape(-1, width), weight_ih.reshape(-1, width).t())
+        else:
+            product = low_inputs.reshape(-1, width) @ low_weight_ih.reshape(-1, width).t()
+            projected = torch.add(bias_ih.reshape(-1), product)
         input_gates = _steps(projected.view(batch, frames, 2, 3 * hidden))
         states = inputs.new_empty(frames + 1, 2, batch, hidden)  # states[s] is h before step s
         states[0].zero_()
@@ -65,25 +74,25 @@ class BidirectionalGRULayer(torch.autograd.Function):
             torch.add(input_reset_update[step], gates_reset_update[step], out=step_reset_update[step]).sigmoid_()
             torch.addcmul(input_candidate[step], reset[step], gates_candidate[step], out=step_candidates[step]).tanh_()
             torch.lerp(step_candidates[step], step_states[step], update[step], out=step_states[step + 1])
-        ctx.save_for_backward(inputs, weight_ih, weight_hh, states, hidden_gates, reset_update, candidates)
+        ctx.save_for_backward(low_inputs, low_weight_ih, weight_hh, states, hidden_gates, reset_update, candidates)
         return _frames(states[1:]).view(batch, frames, 2 * hidden)
 
     @staticmethod
     def backward(ctx, grad_output):
-        inputs, weight_ih, weight_hh, states, hidden_gates, reset_update, candidates = ctx.saved_tensors
-        batch, frames, width = inputs.shape
+        low_inputs, low_weight_ih, weight_hh, states, hidden_gates, reset_update, candidates = ctx.saved_tensors
+        batch, frames, width = low_inputs.shape
         hidden = weight_hh.shape[-1]
         grad_steps = _steps(grad_output.reshape(batch, frames, 2, hidden))
         reset, update = reset_update[..., :hidden], reset_update[..., hidden:]
         # d(candidate pre-activation) = dh * (1 - z) * (1 - n^2)
         candidate_factor = (1 - update) * (1 - candidates * candidates)
         # d(hidden gates) = dh * factors, for the r, z and n parts: precomputed for every step.
-        factors = inputs.new_empty(frames, 2, batch, 3, hidden)
+        factors = states.new_empty(frames, 2, batch, 3, hidden)
         factors[..., 0, :] = candidate_factor * hidden_gates[..., 2 * hidden :] * reset * (1 - reset)
         factors[..., 1, :] = (states[:-1] - candidates) * update * (1 - update)
         factors[..., 2, :] = candidate_factor * reset
-        grad_hidden_gates = inputs.new_empty(frames, 2, batch, 3 * hidden)
-        grad_states = inputs.new_empty(frames, 2, batch, hidden)  # dL/dh after each step
+        grad_hidden_gates = states.new_empty(frames, 2, batch, 3 * hidden)
+        grad_states = states.new_empty(frames, 2, batch, hidden)  # dL/dh after each step
         grad_states[frames - 1] = grad_steps[frames - 1]
         step_factors, step_update, step_grads = factors.unbind(0), update.unbind(0), grad_steps.unbind(0)
         step_grad_states = grad_states.unbind(0)
@@ -107,14 +116,16 @@ class BidirectionalGRULayer(torch.autograd.Function):
         )
         grad_bias_hh = grad_hidden_gates.sum((0, 2))
         grad_projected = _frames(grad_input_gates).view(batch * frames, 6 * hidden)
-        grad_weight_ih = grad_projected.t().mm(inputs.reshape(-1, width)).view(2, 3 * hidden, width)
         grad_bias_ih = grad_projected.sum(0).view(2, 3 * hidden)
-        grad_inputs = grad_projected.mm(weight_ih.reshape(-1, width)).view(batch, frames, width)
-        return grad_inputs, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh
+        low_grad = grad_projected.to(low_inputs.dtype)  # no copy in float32
+        grad_weight_ih = low_grad.t().mm(low_inputs.reshape(-1, width)).float().view(2, 3 * hidden, width)
+        grad_inputs = low_grad.mm(low_weight_ih.reshape(-1, width)).float().view(batch, frames, width)
+        return grad_inputs, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh, None
 
 
-def bidirectional_gru(gru: nn.GRU, sequence: torch.Tensor) -> torch.Tensor:
-    """`gru(sequence)[0]` for a batch-first, bidirectional, bias-carrying `nn.GRU` without dropout."""
+def bidirectional_gru(gru: nn.GRU, sequence: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """`gru(sequence)[0]` for a batch-first, bidirectional, bias-carrying `nn.GRU` without dropout;
+    `dtype` of the input projections' GEMMs (float32 or bfloat16)."""
     for layer in range(gru.num_layers):
         directions = {
             name: torch.stack([getattr(gru, f"{name}_l{layer}"), getattr(gru, f"{name}_l{layer}_reverse")])
@@ -126,5 +137,6 @@ def bidirectional_gru(gru: nn.GRU, sequence: torch.Tensor) -> torch.Tensor:
             directions["weight_hh"],
             directions["bias_ih"],
             directions["bias_hh"],
+            dtype,
         )
     return sequence

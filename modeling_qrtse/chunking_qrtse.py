@@ -10,6 +10,10 @@ Neighbouring chunks are joined with a short linear crossfade centred on the bord
 context both sides are exact there and the crossfade changes nothing but float rounding; it
 matters when they legitimately differ: a gLN model (global normalisation, not local), or per-chunk
 query refinement, where the query may change from one chunk to the next.
+
+A batch of inputs of different lengths is cut item by item, each by the plan it gets alone
+(`plan_batch_chunks`): the classifier's BiGRU sees one chunk at a time, so a shared grid would
+make an item's class probabilities depend on the longest input it is batched with.
 """
 
 import math
@@ -63,6 +67,53 @@ def plan_chunks(num_samples: int, chunk_samples: int, context: int, hop: int) ->
         )
         for k in range(num_chunks)
     ]
+
+
+@dataclass(frozen=True)
+class BatchChunk:
+    """Chunk k of every item of a batch, each item cut by its own plan ([`plan_batch_chunks`]).
+
+    The items' chunks share `start` (chunk k of any plan starts at k chunks minus the context);
+    `[start, end)` covers the longest of them; `items[b]` is item b's own chunk, or None when item
+    b has fewer than k + 1 chunks.
+    """
+
+    start: int
+    end: int
+    items: tuple
+
+    def lengths(self) -> torch.Tensor:
+        """`(batch,)` samples of each item's chunk from `start`, 0 where it has none."""
+        return torch.tensor([0 if chunk is None else chunk.end - self.start for chunk in self.items])
+
+    def crossfade_weights(self, crossfade: int) -> torch.Tensor:
+        """`(batch, end - start)`: each item's [`crossfade_weights`], zero past its chunk."""
+        weights = torch.zeros(len(self.items), self.end - self.start)
+        for row, chunk in enumerate(self.items):
+            if chunk is not None:
+                weights[row, : chunk.end - chunk.start] = crossfade_weights(chunk, crossfade)
+        return weights
+
+    def owned_frames(self, num_frames: int, hop: int) -> torch.Tensor:
+        """`(batch, num_frames)` bool: the frames each item's chunk owns ([`owned_frames`])."""
+        owned = torch.zeros(len(self.items), num_frames, dtype=torch.bool)
+        for row, chunk in enumerate(self.items):
+            if chunk is not None:
+                owned[row, slice(*owned_frames(chunk, num_frames, hop))] = True
+        return owned
+
+
+def plan_batch_chunks(lengths: list, chunk_samples: int, context: int, hop: int) -> list:
+    """[`BatchChunk`]s of a batch of inputs of `lengths` samples (zero-padded to the longest): each
+    item cut by its own [`plan_chunks`], exactly as when it is processed alone, and chunk k of
+    every item processed together."""
+    plans = [plan_chunks(int(length), chunk_samples, context, hop) for length in lengths]
+    batch_chunks = []
+    for index in range(max(len(plan) for plan in plans)):
+        items = tuple(plan[index] if index < len(plan) else None for plan in plans)
+        present = [chunk for chunk in items if chunk is not None]
+        batch_chunks.append(BatchChunk(present[0].start, max(chunk.end for chunk in present), items))
+    return batch_chunks
 
 
 def crossfade_weights(chunk: Chunk, crossfade: int) -> torch.Tensor:

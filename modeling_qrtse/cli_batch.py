@@ -145,6 +145,8 @@ def run_batch(args, extractor, queries, options) -> int:
     check_writable_folder(output_dir)
     sources = {source for source, _ in inputs}
     settings = extraction_settings(extractor.model, queries, options)
+    if getattr(args, "dtype", "float32") != "float32":  # bf16 GEMMs change the outputs (float32 records unchanged)
+        settings["dtype"] = args.dtype
     report = BatchReport(output_dir)
     report.check_replaceable(args.overwrite)
     earlier = report.records()

@@ -78,6 +78,13 @@ def add_extract_command(subparsers) -> None:
     )
     parser.add_argument("--chunk-length", type=float, help="chunk length in seconds (default 30; 0 = one pass)")
     parser.add_argument("--keep-rate", action="store_true", help="write the output at the input's sample rate")
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="bfloat16: the fused model with bf16 GEMMs on CPUs with native bf16 (~1.4x faster, output within "
+        "bf16 rounding of float32's; float32 with a warning on other CPUs)",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
     parser.set_defaults(handler=run_extract)
 
@@ -89,9 +96,11 @@ def add_classes_command(subparsers) -> None:
     parser.set_defaults(handler=run_classes)
 
 
-def load_pipeline(model=None):
+def load_pipeline(model=None, dtype: str = "float32"):
     """The target-sound-extraction pipeline for a model folder / Hub id (default: embedded checkpoint).
-    The package's own classes are used, so no remote code is executed."""
+    The package's own classes are used, so no remote code is executed. `dtype="bfloat16"`: the
+    fused model with bf16 GEMMs (`optimize_for_inference(dtype=...)`) on the float32 weights as
+    loaded (`pipeline(dtype=...)` would load them rounded to bf16)."""
     from transformers import pipeline
     from transformers.utils import logging
 
@@ -103,7 +112,10 @@ def load_pipeline(model=None):
     source = resolve_model(model)
     with loading(source):
         check_qrtse(AutoConfig.from_pretrained(source))
-        return pipeline(TASK, model=source, pipeline_class=TargetSoundExtractionPipeline)
+        extractor = pipeline(TASK, model=source, pipeline_class=TargetSoundExtractionPipeline)
+    if dtype != "float32":
+        extractor.model = extractor.model.optimize_for_inference(dtype=dtype)
+    return extractor
 
 
 def output_paths(output: str, count: int) -> list:
@@ -175,7 +187,7 @@ def run_extract(args) -> int:
         written = paths + residual_paths + ([example_path] if example_path else [])
         check_output_paths(written, [mixture_path], args.overwrite)
     options = extraction_options(args)
-    extractor = load_pipeline(args.model)
+    extractor = load_pipeline(args.model, args.dtype)
     from .query_qrtse import parse_query
 
     parse_query(queries, extractor.model.config.label2id)  # bad labels fail before any work

@@ -29,7 +29,10 @@ def resolve_model(model) -> str:
 @contextmanager
 def loading(model: str):
     """Turn what loading a bad, foreign, truncated or unreachable model raises into one ValueError."""
+    from .weights_qrtse import check_weights_folder
+
     try:
+        check_weights_folder(model)  # pickled-only weights: say how to convert, in one line
         yield
     except ValueError as error:
         raise ValueError(f"cannot load model {model}: {first_line(error)}") from error

@@ -20,6 +20,10 @@ What changes, and why it is faster on CPU:
   activations of one pass stay in the last-level cache instead of streaming through DRAM.
 - **The BiGRU in ONNX Runtime** (when installed): the classifier's recurrence is a loop of tiny
   GEMVs that PyTorch dispatches op by op.
+- **bfloat16 GEMMs** (`dtype=torch.bfloat16`, on CPUs with native bf16): the TCN GEMMs take bf16
+  weights (fused once) and bf16-rounded activations, at about twice the float32 rate; their
+  products are widened to float32 at once, so the residual and skip sums, layer norms, PReLU, the
+  depthwise convolution, the mask, encoder, decoder and classifier stay float32 (see `gemm_qrtse`).
 
 The fused weights are a snapshot: non-persistent buffers derived from the parameters, which stay
 in place, so `state_dict()` and `save_pretrained` are those of the original model. In training
@@ -39,9 +43,9 @@ from torch.nn import functional as F
 from .classifier_qrtse import QrtseClassifier, pool_frames
 from .depthwise_qrtse import depthwise_forward
 from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
-from .gemm_qrtse import linear, linear_add
+from .gemm_qrtse import gemm_dtype, linear, linear_add
 from .onnx_runtime_qrtse import onnx_session
-from .tcn_qrtse import QrtseTemporalConvNet
+from .tcn_qrtse import QrtseTemporalConvNet, zero_padding
 
 # Frames (x channels) per TCN pass: 8 items of 6 s at the paper's 400 frames/s would stream ~40 MB
 # per hidden activation through DRAM; passes of <= 4800 frames keep each under the L3 of a
@@ -150,6 +154,7 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
     frames_per_pass = DEFAULT_FRAMES_PER_PASS
     onnxruntime_threads = 0  # > 0: run the TCN in ONNX Runtime with this many threads
     onednn_gemm = True  # GEMMs through oneDNN where available (see gemm_qrtse)
+    gemm_dtype = torch.float32  # torch.bfloat16: bf16 GEMMs, everything else float32
 
     @torch.no_grad()
     def fuse(self) -> "QrtseFastTemporalConvNet":
@@ -176,7 +181,9 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
         # GEMM weights stay (out, in), the layout both oneDNN and `F.linear` take.
         buffers = {
             "fused_bottleneck_weight": self.bottleneck.weight[..., 0],
+            "fused_bottleneck_bias": self.bottleneck.bias,
             "fused_output_weight": self.output_conv.weight[..., 0],
+            "fused_output_bias": self.output_conv.bias,
             "fused_in_weight": stack([b.in_conv.weight[..., 0] for b in blocks]),
             "fused_in_bias": stack(in_biases),
             "fused_in_norm_weight": stack([b.in_norm.weight for b in blocks]),
@@ -191,21 +198,34 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
             # All skip biases enter the skip sum once, through the first block's GEMM.
             "fused_skip_bias": sum(b.skip_conv.bias.double() for b in blocks).to(dtype),
         }
+        gemm_operands = {
+            f"fused_{name}_{kind}"
+            for name in ("bottleneck", "output", "in", "residual", "skip")
+            for kind in ("weight", "bias")
+        }
         for name, value in buffers.items():
-            self.register_buffer(name, value.contiguous(), persistent=False)
+            if name in gemm_operands:  # rounded once here, not at every call
+                value = value.to(self.gemm_dtype)
+            self.register_buffer(name, value.detach().contiguous(), persistent=False)
         self.fused_slopes = [(float(b.in_act.weight), float(b.depthwise_act.weight)) for b in blocks]
         self.fused_output_slope = float(self.output_act.weight)
         return self
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
         if not _fast(self) or not hasattr(self, "fused_slopes") or not self._fusable():
-            return super().forward(features)
-        if self.fused_session is not None and features.dtype == torch.float32 and features.device.type == "cpu":
+            return super().forward(features, frame_mask)
+        on_cpu = features.dtype == torch.float32 and features.device.type == "cpu"
+        if self.fused_session is not None and frame_mask is None and on_cpu:  # the graph takes no mask
             return run_session(self.fused_session, features)
         batch, _, frames = features.shape
         items = max(1, self.frames_per_pass // max(frames, 1))
         hidden = time_major(features)
-        outputs = [self._forward_time_major(hidden[start : start + items]) for start in range(0, batch, items)]
+        outputs = [
+            self._forward_time_major(
+                hidden[start : start + items], None if frame_mask is None else frame_mask[start : start + items]
+            )
+            for start in range(0, batch, items)
+        ]
         output = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
         return output.transpose(1, 2)
 
@@ -214,33 +234,41 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
             b.in_act.weight.numel() == 1 and b.depthwise_act.weight.numel() == 1 for b in self.blocks
         )
 
-    def _forward_time_major(self, features: torch.Tensor) -> torch.Tensor:
-        """`(batch, frames, in_channels)` contiguous -> `(batch, frames, out_channels)`."""
+    def _forward_time_major(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`(batch, frames, in_channels)` contiguous -> `(batch, frames, out_channels)`; `frame_mask`
+        `(batch, frames)` as for the reference TCN."""
         batch, frames, channels = features.shape
-        eps, onednn = self.input_norm.eps, self.onednn_gemm
+        eps, onednn, low = self.input_norm.eps, self.onednn_gemm, self.gemm_dtype
         rows = batch * frames
         padded_rows = -(-rows // GEMM_ROW_MULTIPLE) * GEMM_ROW_MULTIPLE
         normalized = padded_matrix(features, padded_rows, rows, channels)
         normalized[:rows] = F.layer_norm(
             features.view(rows, channels), (channels,), self.input_norm.weight, self.input_norm.bias, eps
         )
-        hidden = linear(normalized, self.fused_bottleneck_weight, self.bottleneck.bias, onednn=onednn)
+        # `.to(low)` rounds a GEMM's input to the GEMM dtype and `.float()` widens its product back;
+        # both return the tensor itself in float32.
+        hidden = linear(normalized.to(low), self.fused_bottleneck_weight, self.fused_bottleneck_bias, onednn=onednn)
+        hidden = hidden.float()
         last = len(self.blocks) - 1
         skip_sum = filtered = None
         for index in range(len(self.blocks)):
             in_slope, depthwise_slope = self.fused_slopes[index]
             # The block's PReLU runs inside the GEMM (oneDNN post-op) or in place after it.
             block_states = linear(
-                hidden, self.fused_in_weight[index], self.fused_in_bias[index], leaky_slope=in_slope, onednn=onednn
+                hidden.to(low),
+                self.fused_in_weight[index],
+                self.fused_in_bias[index],
+                leaky_slope=in_slope,
+                onednn=onednn,
             )
             width = block_states.shape[-1]
             block_states = F.layer_norm(
-                block_states, (width,), self.fused_in_norm_weight[index], self.fused_in_norm_bias[index], eps
+                block_states.float(), (width,), self.fused_in_norm_weight[index], self.fused_in_norm_bias[index], eps
             )
             if filtered is None:  # one buffer for every block: same width, padding rows stay zero
                 filtered = padded_matrix(block_states, padded_rows, rows, width)
             self._depthwise(
-                block_states[:rows].view(batch, frames, width),
+                zero_padding(block_states[:rows].view(batch, frames, width), frame_mask, frame_axis=1),
                 index,
                 self.blocks[index].depthwise_conv,
                 out=filtered[:rows].view(batch, frames, width),
@@ -252,19 +280,28 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
                 self.fused_depthwise_norm_bias[index],
                 eps,
             )
+            block_states = block_states.to(low)
             if skip_sum is None:
                 skip_sum = linear(block_states, self.fused_skip_weight[index], self.fused_skip_bias, onednn=onednn)
+                skip_sum = skip_sum.float()
             else:
-                skip_sum = linear_add(block_states, skip_sum, self.fused_skip_weight[index], onednn=onednn)
+                skip_sum = self._accumulate(block_states, skip_sum, self.fused_skip_weight[index])
             if index < last:  # the last block's residual output is never read
-                hidden = linear_add(block_states, hidden, self.fused_residual_weight[index], onednn=onednn)
+                hidden = self._accumulate(block_states, hidden, self.fused_residual_weight[index])
         output = linear(
-            F.leaky_relu_(skip_sum, self.fused_output_slope),
+            F.leaky_relu_(skip_sum, self.fused_output_slope).to(low),
             self.fused_output_weight,
-            self.output_conv.bias,
+            self.fused_output_bias,
             onednn=onednn,
         )
-        return output[:rows].view(batch, frames, -1)
+        return output[:rows].view(batch, frames, -1).float()
+
+    def _accumulate(self, inputs: torch.Tensor, accumulator: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """`accumulator + inputs @ weight.T`: in float32 inside the GEMM (add post-op), else a bf16
+        product added to the float32 accumulator in place (a bf16 sum would round at every block)."""
+        if self.gemm_dtype == torch.float32:
+            return linear_add(inputs, accumulator, weight, onednn=self.onednn_gemm)
+        return accumulator.add_(linear(inputs, weight, None, onednn=self.onednn_gemm))
 
     def _depthwise(self, states: torch.Tensor, index: int, conv: nn.Conv1d, out: torch.Tensor) -> None:
         """Dilated depthwise convolution along frames of `(batch, frames, channels)` into `out`."""
@@ -314,6 +351,7 @@ def optimize_for_inference(
     onnxruntime_gru: bool = True,
     onnxruntime_tcn: bool = False,
     onednn_gemm: bool = True,
+    dtype=torch.float32,
 ):
     """Return an inference copy of `model` (a `QrtseModel`) whose modules take the fused path
     under `torch.no_grad()` / `torch.inference_mode()` in eval mode; `model` is left untouched.
@@ -328,8 +366,16 @@ def optimize_for_inference(
     the fused PyTorch TCN on the 2-core EPYC we measured (unfused norms, layout changes) and its
     peak memory on 30 s pipeline chunks was ~3x higher, so it is off by default (see the README's
     inference section).
+
+    `dtype=torch.bfloat16` (or `"bfloat16"`) runs the TCN GEMMs in bf16 on CPUs with native bf16
+    (module docstring): about twice the GEMM rate; outputs then differ from float32 by bf16
+    rounding (~1e-2 relative, see `tests/modeling_qrtse/test_bf16.py`). Elsewhere it stays float32
+    with a one-time warning (`gemm_qrtse.gemm_dtype`). Not with `onnxruntime_tcn` (float32 graphs).
     """
     config = model.config
+    low = gemm_dtype(dtype, next(model.parameters()).device)
+    if low != torch.float32 and onnxruntime_tcn:
+        raise ValueError("onnxruntime_tcn runs float32 graphs: it cannot be combined with dtype=bfloat16")
     fast = copy.deepcopy(model).eval()
     fast.encoder = _replace(model.encoder, QrtseFastEncoder, config)
     fast.decoder = _replace(model.decoder, QrtseFastDecoder, config)
@@ -357,6 +403,7 @@ def optimize_for_inference(
                 frames_per_pass=frames_per_pass,
                 onnxruntime_threads=torch.get_num_threads() if onnxruntime_tcn else 0,
                 onednn_gemm=onednn_gemm,
+                gemm_dtype=low,
             )
             setattr(fast, name, tcn)
     if model.classifier is not None and onnxruntime_gru:

@@ -15,7 +15,11 @@ matrices, and the modules hand each other `(batch, channels, frames)` views of t
 - the classifier's BiGRU has a hand-written backward ([`bigru_qrtse`]);
 - encoder and decoder are one GEMM each over overlapping frames (`unfold` / `fold`);
 - the last block's residual convolution, whose output nothing reads, is skipped (in the
-  reference it is computed but receives no gradient either).
+  reference it is computed but receives no gradient either);
+- with `dtype=torch.bfloat16` (mixed precision, on CPUs with native bf16) the TCN GEMMs and the
+  BiGRU's input-projection GEMMs run in bf16 ([`gemm_qrtse.MixedPrecisionLinear`]); parameters,
+  gradients, optimizer state, activations, layer norms, PReLU, the depthwise convolution, the
+  GRU recurrence, encoder, decoder, pooling, sigmoid and losses stay float32.
 
 Unlike `optimize_for_inference`, nothing is a snapshot: the modules read their live parameters,
 so an optimizer keeps stepping the same `nn.Parameter` objects. The swap is in place and keeps
@@ -32,8 +36,8 @@ from .classifier_qrtse import QrtseClassifier, pool_frames
 from .depthwise_qrtse import DepthwiseConvolution
 from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from .fast_inference_qrtse import time_major
-from .gemm_qrtse import trainable_linear
-from .tcn_qrtse import QrtseTemporalConvNet
+from .gemm_qrtse import gemm_dtype, trainable_linear
+from .tcn_qrtse import QrtseTemporalConvNet, zero_padding
 
 
 def _fast_training(tensor: torch.Tensor) -> bool:
@@ -79,12 +83,13 @@ class QrtseTrainingTemporalConvNet(QrtseTemporalConvNet):
     """The TCN of `tcn_qrtse`, computed time-major with the kernels listed in the module docstring."""
 
     onednn_gemm = True
+    gemm_dtype = torch.float32  # torch.bfloat16: mixed precision (see the module docstring)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
         if not (_fast_training(features) and self._fusable()):
-            return super().forward(features)
+            return super().forward(features, frame_mask)
         batch, _, frames = features.shape
-        output = self._forward_rows(time_major(features).view(batch * frames, -1), batch)
+        output = self._forward_rows(time_major(features).view(batch * frames, -1), batch, frame_mask)
         return output.view(batch, frames, -1).transpose(1, 2)
 
     def _fusable(self) -> bool:
@@ -96,36 +101,48 @@ class QrtseTrainingTemporalConvNet(QrtseTemporalConvNet):
             and self.output_act.weight.numel() == 1
         )
 
-    def _forward_rows(self, rows: torch.Tensor, batch: int) -> torch.Tensor:
+    def _forward_rows(self, rows: torch.Tensor, batch: int, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
         """`(batch * frames, in_channels)` -> `(batch * frames, out_channels)`; only the depthwise
-        convolution needs to know where one item's frames end."""
-        onednn = self.onednn_gemm
+        convolution needs to know where one item's frames end (and, in a padded batch, where its
+        valid frames end: `frame_mask` `(batch, frames)`)."""
+        onednn, dtype = self.onednn_gemm, self.gemm_dtype
         hidden = trainable_linear(
-            _layer_norm(rows, self.input_norm), _matrix(self.bottleneck), self.bottleneck.bias, onednn=onednn
+            _layer_norm(rows, self.input_norm),
+            _matrix(self.bottleneck),
+            self.bottleneck.bias,
+            onednn=onednn,
+            dtype=dtype,
         )
         skip_sum = None
         last = len(self.blocks) - 1
         for index, block in enumerate(self.blocks):
             states = prelu(
-                trainable_linear(hidden, _matrix(block.in_conv), block.in_conv.bias, onednn=onednn), block.in_act
+                trainable_linear(hidden, _matrix(block.in_conv), block.in_conv.bias, onednn=onednn, dtype=dtype),
+                block.in_act,
             )
             states = _layer_norm(states, block.in_norm)
             conv = block.depthwise_conv
             filtered = DepthwiseConvolution.apply(
-                states.view(batch, -1, states.shape[-1]),
+                zero_padding(states.view(batch, -1, states.shape[-1]), frame_mask, frame_axis=1),
                 conv.weight[:, 0, :].t(),
                 conv.bias,
                 conv.dilation[0],
                 conv.padding[0],
             )
             states = _layer_norm(prelu(filtered.view(states.shape), block.depthwise_act), block.depthwise_norm)
-            skip_sum = trainable_linear(states, _matrix(block.skip_conv), block.skip_conv.bias, skip_sum, onednn=onednn)
+            skip_sum = trainable_linear(
+                states, _matrix(block.skip_conv), block.skip_conv.bias, skip_sum, onednn=onednn, dtype=dtype
+            )
             if index < last:
                 hidden = trainable_linear(
-                    states, _matrix(block.residual_conv), block.residual_conv.bias, hidden, onednn=onednn
+                    states, _matrix(block.residual_conv), block.residual_conv.bias, hidden, onednn=onednn, dtype=dtype
                 )
         return trainable_linear(
-            prelu(skip_sum, self.output_act), _matrix(self.output_conv), self.output_conv.bias, onednn=onednn
+            prelu(skip_sum, self.output_act),
+            _matrix(self.output_conv),
+            self.output_conv.bias,
+            onednn=onednn,
+            dtype=dtype,
         )
 
 
@@ -148,11 +165,13 @@ class QrtseTrainingDecoder(QrtseDecoder):
 class QrtseTrainingClassifier(QrtseClassifier):
     """Eq. (6) with the BiGRU of [`bigru_qrtse`]; padded batches (packed sequences) run the reference."""
 
+    gemm_dtype = torch.float32  # of the BiGRU's input projections (see `bidirectional_gru`)
+
     def forward(self, shared_features: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         padded = bool((frame_mask.sum(1) < frame_mask.shape[1]).any())
         if padded or not _fast_training(shared_features) or self.gru.dropout or not self.gru.bias:
             return super().forward(shared_features, frame_mask)
-        hidden = bidirectional_gru(self.gru, shared_features.transpose(1, 2))
+        hidden = bidirectional_gru(self.gru, shared_features.transpose(1, 2), self.gemm_dtype)
         frame_probabilities = torch.sigmoid(self.frame_logits(hidden))
         return pool_frames(frame_probabilities, frame_mask, self.pooling), frame_probabilities
 
@@ -165,18 +184,30 @@ _TRAINING_CLASSES = {
 }
 
 
-def optimize_for_training(model, onednn_gemm: bool = True):
+def optimize_for_training(model, onednn_gemm: bool = True, dtype=torch.float32):
     """Switch `model`'s encoder, TCNs, classifier and decoder to the fast training modules, in place; returns
     `model`. Parameters (the same objects), buffers, `state_dict` and outputs are unchanged;
     gradients equal the reference's to float rounding (tested to 1e-4 relative error).
 
     The training classes subclass the reference ones and add no state, so swapping a module's class
-    is all it takes. `onednn_gemm=False` runs every GEMM through `torch.mm` / `addmm` (MKL).
+    is all it takes. `onednn_gemm=False` runs every float32 GEMM through `torch.mm` / `addmm` (MKL).
+
+    `dtype=torch.bfloat16` (or `"bfloat16"`) trains in mixed precision: the GEMMs in bf16, all else
+    float32 (module docstring); gradients then agree with float32's to bf16 rounding (cosine
+    similarity of the whole gradient >= 0.999 on the shipped model, see `tests/modeling_qrtse/
+    test_bf16.py` for the per-parameter bounds and why they are looser). It takes effect on CPUs
+    with native bf16 only; elsewhere the GEMMs stay float32 with a one-time warning
+    (`gemm_qrtse.gemm_dtype`). Use it instead of, not with, `torch.autocast`: under autocast the
+    reference modules run.
     """
+    parameter = next(model.parameters(), None)
+    resolved = gemm_dtype(dtype, None if parameter is None else parameter.device)
     for module in model.modules():
         training_class = _TRAINING_CLASSES.get(type(module))
         if training_class is not None:
             module.__class__ = training_class
         if isinstance(module, QrtseTrainingTemporalConvNet):
             module.onednn_gemm = onednn_gemm
+        if isinstance(module, (QrtseTrainingTemporalConvNet, QrtseTrainingClassifier)):
+            module.gemm_dtype = resolved
     return model

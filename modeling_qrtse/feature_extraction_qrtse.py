@@ -21,12 +21,38 @@ def to_mono(audio: np.ndarray, channel_axis: int | None = None) -> np.ndarray:
     return audio.mean(axis=channel_axis)
 
 
+# Integer sample formats of PCM audio (8-bit PCM is unsigned in WAV, signed elsewhere). Other
+# integer types are not a PCM format: scaling int64 by 2**63 would silently give near-silence.
+PCM_DTYPES = (np.uint8, np.int8, np.int16, np.int32)
+
+
+def to_numpy(audio) -> np.ndarray:
+    """`audio` (array-like or torch tensor) as a numpy array. A torch float tensor becomes
+    float32 first (numpy has no bfloat16); other types are kept for `to_float32` to judge."""
+    if hasattr(audio, "detach") and hasattr(audio, "is_floating_point"):  # torch, not imported here
+        audio = audio.detach().cpu()
+        audio = audio.float() if audio.is_floating_point() else audio
+        return audio.numpy()
+    return np.asarray(audio)
+
+
 def to_float32(audio: np.ndarray) -> np.ndarray:
-    """Integer PCM is scaled to [-1, 1); floats are kept as they are."""
-    if np.issubdtype(audio.dtype, np.integer):
+    """Integer PCM (`PCM_DTYPES`) is scaled to [-1, 1); real floats become float32. Other dtypes
+    raise `ValueError` rather than being converted with a loss nobody asked for: complex (the
+    imaginary part would be dropped), bool, other integer types, strings and objects."""
+    if np.iscomplexobj(audio):
+        raise ValueError(
+            f"audio must be real-valued, got a complex array ({audio.dtype}); pass its real part or magnitude"
+        )
+    if audio.dtype.type in PCM_DTYPES:
         info = np.iinfo(audio.dtype)
         offset = (info.max + 1 + info.min) // 2  # 128 for uint8 PCM, 0 for signed types
         return ((audio.astype(np.float64) - offset) / (info.max + 1 - offset)).astype(np.float32)
+    if not np.issubdtype(audio.dtype, np.floating):
+        raise ValueError(
+            f"audio samples must be floats or 8/16/32-bit integer PCM, got dtype {audio.dtype}; "
+            "convert them to float32 in [-1, 1]"
+        )
     return audio.astype(np.float32)
 
 
@@ -56,7 +82,7 @@ class QrtseFeatureExtractor(SequenceFeatureExtractor):
 
     def prepare(self, audio: np.ndarray, sampling_rate: int) -> np.ndarray:
         """One clip -> mono float32 at the model rate. Raises `ValueError` on NaN/Inf or empty audio."""
-        audio = to_float32(to_mono(audio))
+        audio = to_mono(to_float32(audio))  # scale PCM before averaging: a mean of int16 is float64
         if audio.size == 0:
             raise ValueError("audio is empty")
         if not np.isfinite(audio).all():
@@ -87,7 +113,7 @@ class QrtseFeatureExtractor(SequenceFeatureExtractor):
             sampling_rate = self.sampling_rate
         is_batch = isinstance(raw_audio, (list, tuple)) and len(raw_audio) > 0 and np.ndim(raw_audio[0]) > 0
         clips = raw_audio if is_batch else [raw_audio]
-        prepared = [self.prepare(np.asarray(clip), sampling_rate) for clip in clips]
+        prepared = [self.prepare(to_numpy(clip), sampling_rate) for clip in clips]
         batch = BatchFeature({"input_values": prepared})
         return self.pad(
             batch,

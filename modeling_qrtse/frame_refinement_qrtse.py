@@ -184,16 +184,25 @@ def frame_query(query: torch.Tensor, activity: torch.Tensor) -> torch.Tensor:
     return query[:, :, None, :] * activity[:, None].to(query.dtype)
 
 
-def empty_frame_gate(query: torch.Tensor, frame_rate: float) -> torch.Tensor:
+def empty_frame_gate(query: torch.Tensor, frame_rate: float, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
     """`(batch * K, 1, frames)` gain on the mask for a frame query `(batch, K, frames, classes)`:
     1 where the query names a class, 0 where it names none, with a linear ramp of 2 x
-    `GATE_RAMP_S` outside each kept region (the frame-level form of `config.silence_empty_query`)."""
+    `GATE_RAMP_S` outside each kept region (the frame-level form of `config.silence_empty_query`).
+    `frame_mask` `(batch, frames)`: the valid frames of a padded batch (None: all); each item's
+    valid frames get the gain they get alone."""
     batch, num_queries, num_frames, _ = query.shape
     kept = (query.sum(-1) > 0).to(query.dtype).reshape(batch * num_queries, num_frames)
+    valid = None if frame_mask is None else frame_mask.repeat_interleave(num_queries, dim=0)
+    if valid is not None:
+        kept = kept * valid.to(kept.dtype)
     ramp = _frames(GATE_RAMP_S, frame_rate)
     if ramp > 0:
         # Widen by the ramp, then average over the same width: 1 on every kept frame, a linear
         # fall to 0 over `ramp` frames outside.
-        widened = F.pad(_dilate(kept, ramp)[:, None], (ramp, ramp), mode="replicate")
+        widened = _dilate(kept, ramp)
+        if valid is not None:  # past an item's end the average reads its last frame, as unpadded
+            last = (valid.sum(1, keepdim=True) - 1).clamp_min(0)
+            widened = torch.where(valid, widened, widened.gather(1, last))
+        widened = F.pad(widened[:, None], (ramp, ramp), mode="replicate")
         kept = F.avg_pool1d(widened, 2 * ramp + 1, stride=1)[:, 0]
     return kept[:, None]

@@ -19,17 +19,25 @@ frames of the resulting time-varying query (a class must also pass the clip deci
 frame probabilities (float32) and decisions (bool) are held whole, the only state that grows with
 the input: about 28 kB per second for 28 classes at 200 frames per second (the small preset).
 
+A batch of inputs of different lengths (zero-padded, with an `attention_mask`) gives each input
+the result it gets alone, to float rounding: each is cut by its own chunk plan
+(`chunking_qrtse.plan_batch_chunks`), the model masks everything past the end of each item's chunk
+(`QrtseModel.encode` / `extract_shared_features` / `estimate_mask` with a frame mask), and frame
+decisions are smoothed over each item's own frames.
+
 Shipped as remote code next to the model: flat sibling imports and torch only.
 """
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import torch
 from transformers.utils import logging
 
-from .chunking_qrtse import StreamingPooling, context_samples, crossfade_weights, owned_frames, plan_chunks
+from .chunking_qrtse import StreamingPooling, context_samples, plan_batch_chunks
 from .frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query
-from .modeling_qrtse import QrtseAnalysis, frame_validity
+from .modeling_qrtse import QrtseAnalysis, frame_validity, padded_frame_mask
 from .refinement_qrtse import check_threshold, refine_items, resolve_threshold
 
 logger = logging.get_logger(__name__)
@@ -39,6 +47,8 @@ DEFAULT_CHUNK_LENGTH_S = 30.0
 # Long enough to hide a change of query between chunks (refinement="chunk"), short enough to
 # stay far inside the exact region of each chunk.
 CROSSFADE_S = 0.05
+# Shortest chunk core, two crossfades: shorter chunks are nearly all overhead (0 = one pass).
+MIN_CHUNK_LENGTH_S = 2 * CROSSFADE_S
 
 
 @dataclass
@@ -53,10 +63,11 @@ class LongFormOutput:
         clip_probabilities (`torch.FloatTensor` of shape `(batch, classes)`, *optional*): pooled
             over the whole file; None without classifier.
         frame_probabilities (`torch.FloatTensor` of shape `(batch, frames, classes)`, *optional*):
-            with `return_probabilities`.
+            with `return_probabilities`; zero on frames past each item's end.
         chunk_refined_query (`(batch, chunks, K, classes)`), chunk_bounds (`(batch, chunks, 2)`,
             core start and end in samples) and chunk_probabilities (`(batch, chunks, classes)`):
-            with `refinement="chunk"` on input longer than one chunk, else None.
+            with `refinement="chunk"` on input longer than one chunk, else None. An item with
+            fewer chunks than the batch's most has empty bounds at its end for the rest.
         frame_activity (`torch.BoolTensor` of shape `(batch, frames, classes)`, *optional*): with
             `refinement="frame"`, which classes refinement kept in which frame (queried or not);
             the frame query of query k is `query[:, k, None] * frame_activity`.
@@ -72,14 +83,31 @@ class LongFormOutput:
     frame_activity: torch.Tensor | None = None
 
 
-def check_long_form_options(refinement: str, chunk_length_s: float, context_s: float | None) -> None:
-    """Raise `ValueError` for an unknown refinement mode or a negative length."""
+def check_long_form_options(refinement: str, chunk_length_s: float, context_s: float | None, config=None) -> None:
+    """Raise `ValueError` for an unknown refinement mode, a length that is not a finite number
+    >= 0, or a `chunk_length_s` other than 0 (one pass) below the minimum: `MIN_CHUNK_LENGTH_S`,
+    and the context per side (`context_s`, else given the model's `config` its exact context), so
+    that each chunk processes at most three times its core."""
     if refinement not in REFINEMENT_MODES:
         raise ValueError(f"refinement must be one of {REFINEMENT_MODES}, got {refinement!r}")
-    if chunk_length_s < 0:
-        raise ValueError(f"chunk_length_s must be >= 0 (0 = one pass), got {chunk_length_s}")
-    if context_s is not None and context_s < 0:
-        raise ValueError(f"context_s must be >= 0, got {context_s}")
+    for name, value in (("chunk_length_s", chunk_length_s), ("context_s", context_s)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise ValueError(f"{name} must be a number of seconds, got {value!r}")
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value}")
+    if chunk_length_s == 0:
+        return
+    minimum = MIN_CHUNK_LENGTH_S
+    if context_s is not None:
+        minimum = max(minimum, context_s)
+    elif config is not None:
+        rate = config.sampling_rate
+        minimum = max(minimum, context_samples(config, round(CROSSFADE_S * rate)) / rate)
+    if chunk_length_s < minimum:
+        raise ValueError(
+            f"chunk_length_s must be 0 (one pass) or at least {minimum:.3g} s (the context per side, and at "
+            f"least {MIN_CHUNK_LENGTH_S} s), got {chunk_length_s}"
+        )
 
 
 class _Extraction:
@@ -96,43 +124,56 @@ class _Extraction:
         self.oracle_presence, self.has_oracle = oracle_presence, has_oracle
         self.has_classifier = getattr(model, "classifier", None) is not None
 
-    def encode(self, chunk) -> tuple:
-        """Eqs. (1)-(2) on one chunk: mixture features X and shared features Z."""
-        mixture_features = self.model.encode(self.waveform[:, chunk.start : chunk.end])
-        return mixture_features, self.model.extract_shared_features(mixture_features)
+    def encode(self, chunk) -> QrtseAnalysis:
+        """Eqs. (1)-(2) on one chunk: mixture features X and shared features Z of each item's own
+        chunk; whatever lies past it in the batch's slice is masked as padding."""
+        waveform = self.waveform[:, chunk.start : chunk.end]
+        lengths = chunk.lengths().to(waveform.device)
+        attention_mask = None
+        if bool((lengths < waveform.shape[-1]).any()):
+            attention_mask = torch.arange(waveform.shape[-1], device=waveform.device) < lengths[:, None]
+        mixture_features = self.model.encode(waveform, attention_mask)
+        frame_mask = padded_frame_mask(frame_validity(self.config, lengths, mixture_features.shape[-1]))
+        shared_features = self.model.extract_shared_features(mixture_features, frame_mask)
+        # Classification is done separately (per file or per chunk), hence no probabilities here;
+        # the output past each item's chunk is dropped by its crossfade weights.
+        return QrtseAnalysis(mixture_features, shared_features, None, None, waveform.shape[-1], frame_mask=frame_mask)
 
-    def classify(self, shared_features, chunk) -> tuple:
+    def classify(self, analysis, chunk) -> tuple:
         """Eq. (6) frame probabilities of one chunk `(batch, frames, classes)` and the 0/1 weights
-        of the frames this chunk owns and that hold real audio."""
+        of the frames each item's chunk owns and that hold real audio."""
+        shared_features = analysis.shared_features
         num_frames = shared_features.shape[-1]
-        valid = frame_validity(self.config, self.lengths, num_frames, first_sample=chunk.start)
+        valid = frame_validity(self.config, chunk.lengths().to(shared_features.device), num_frames)
         frames = shared_features.new_zeros(shared_features.shape[0], num_frames, self.config.num_labels)
         # Items with no audio in this chunk (batch padding) are skipped: the GRU needs a frame.
         rows = valid.any(dim=1)
         if bool(rows.any()):
             frames[rows] = self.model.classify(shared_features[rows], valid[rows])[1]
-        owned = torch.zeros_like(valid)
-        owned[:, slice(*owned_frames(chunk, num_frames, self.config.hop_samples))] = True
+        owned = chunk.owned_frames(num_frames, self.config.hop_samples).to(valid.device)
         return frames, valid & owned
 
-    def owned(self, frames, chunk):
-        return frames[:, slice(*owned_frames(chunk, frames.shape[1], self.config.hop_samples))]
+    def new_frames(self):
+        """The file's frame probabilities `(batch, frames, classes)`, filled chunk by chunk."""
+        num_frames = self.config.num_frames_of(self.waveform.shape[-1])
+        return self.waveform.new_zeros(self.waveform.shape[0], num_frames, self.config.num_labels)
+
+    def place_frames(self, file_frames, frames, weights, chunk) -> None:
+        """Write the frames of one chunk that each item's chunk owns and that hold audio into
+        `file_frames` (chunk starts are whole hops, so chunk frames are file frames)."""
+        first = chunk.start // self.config.hop_samples
+        file_frames[:, first : first + frames.shape[1]][weights] = frames[weights]
 
     def refined(self, probabilities):
         if not self.refine:
             return self.query
         return refine_items(self.query, probabilities, self.threshold, self.oracle_presence, self.has_oracle)
 
-    def add_extraction(self, extracted, features, refined, chunk, crossfade) -> None:
-        """Eqs. (3)-(5) on one chunk, weighted by its crossfade window and added to the output."""
-        mixture_features, shared_features = features
-        # Classification was done separately (per file or per chunk), hence no probabilities here;
-        # padding is masked once over the whole output.
-        analysis = QrtseAnalysis(mixture_features, shared_features, None, None, chunk.end - chunk.start)
+    def add_extraction(self, extracted, analysis, refined, chunk, crossfade) -> None:
+        """Eqs. (3)-(5) on one chunk, weighted by each item's crossfade window and added to the output."""
         output = self.model.extract(analysis, refined)
-        extracted[..., chunk.start : chunk.end] += output.float() * crossfade_weights(chunk, crossfade).to(
-            output.device
-        )
+        weights = chunk.crossfade_weights(crossfade).to(output.device)
+        extracted[..., chunk.start : chunk.end] += output.float() * weights[:, None]
 
     def new_output(self):
         # The output accumulates in float32 whatever the model's dtype (chunks are summed into it).
@@ -141,30 +182,47 @@ class _Extraction:
 
     def classify_file(self, plan, cached: dict, keep_frames: bool) -> tuple:
         """Pass 1: classify every chunk and pool over the whole file. Returns the clip
-        probabilities and, with `keep_frames`, each chunk's own frame probabilities; a single
-        chunk's features are left in `cached` for pass 2."""
-        pooling, frame_outputs = StreamingPooling(self.config.classifier_pooling), []
+        probabilities and, with `keep_frames`, the file's frame probabilities; a single chunk's
+        features are left in `cached` for pass 2."""
+        pooling = StreamingPooling(self.config.classifier_pooling)
+        file_frames = self.new_frames() if keep_frames else None
         for chunk in plan:
-            features = self.encode(chunk)
+            analysis = self.encode(chunk)
             if len(plan) == 1:
-                cached[chunk] = features
-            frames, weights = self.classify(features[1], chunk)
+                cached[chunk] = analysis
+            frames, weights = self.classify(analysis, chunk)
             pooling.add(frames, weights)
             if keep_frames:
-                frame_outputs.append(self.owned(frames, chunk))
-        return pooling.result(), frame_outputs
+                self.place_frames(file_frames, frames, weights, chunk)
+        return pooling.result(), file_frames
 
     def per_file(self, plan, crossfade, return_probabilities) -> LongFormOutput:
         """Pass 1 classifies every chunk and pools over the file; pass 2 extracts with the refined
         query. A single chunk keeps its features, so short inputs take one pass."""
-        cached, clip_probabilities, frame_outputs = {}, None, []
+        cached, clip_probabilities, frame_probabilities = {}, None, None
         if self.has_classifier:
-            clip_probabilities, frame_outputs = self.classify_file(plan, cached, return_probabilities)
+            clip_probabilities, frame_probabilities = self.classify_file(plan, cached, return_probabilities)
         refined = self.refined(clip_probabilities)
         extracted = self.new_output()
         for chunk in plan:
             self.add_extraction(extracted, cached.pop(chunk, None) or self.encode(chunk), refined, chunk, crossfade)
-        return self.finish(extracted, refined, clip_probabilities, frame_outputs)
+        return self.finish(extracted, refined, clip_probabilities, frame_probabilities)
+
+    def activity_per_item(self, frame_probabilities, clip_probabilities, smoothing) -> torch.Tensor:
+        """`frame_activity` of each item over its own frames `(batch, frames, classes)`, False past
+        them: smoothing and local pooling read each item's end as they do when it is alone."""
+        activity = torch.zeros(frame_probabilities.shape, dtype=torch.bool, device=frame_probabilities.device)
+        for row, length in enumerate(self.lengths.tolist()):
+            frames = self.config.num_frames_of(length)
+            activity[row, :frames] = frame_activity(
+                frame_probabilities[row : row + 1, :frames],
+                clip_probabilities[row : row + 1],
+                self.threshold,
+                smoothing,
+                self.config.frame_rate,
+                self.config.classifier_pooling,
+            )[0]
+        return activity
 
     def per_frame(self, plan, crossfade, return_probabilities, smoothing, activity=None) -> LongFormOutput:
         """Pass 1 collects every chunk's frame probabilities and decides, over the whole file,
@@ -172,23 +230,13 @@ class _Extraction:
         each chunk with its frames of the time-varying query."""
         hop, num_samples = self.config.hop_samples, self.waveform.shape[-1]
         num_frames = self.config.num_frames_of(num_samples)
-        cached, clip_probabilities, frame_outputs = {}, None, []
+        cached, clip_probabilities, frame_probabilities = {}, None, None
         if activity is None:
             batch_size, num_classes = self.query.shape[0], self.query.shape[-1]
             activity = torch.ones(batch_size, num_frames, num_classes, dtype=torch.bool, device=self.waveform.device)
             if self.has_classifier:
-                clip_probabilities, frame_outputs = self.classify_file(plan, cached, keep_frames=True)
-                frame_probabilities = torch.cat(frame_outputs, dim=1)[:, :num_frames]
-                # Frames past an item's end (batch padding) count as silence in local pooling.
-                valid = frame_validity(self.config, self.lengths, num_frames)[..., None]
-                activity = frame_activity(
-                    frame_probabilities * valid.to(frame_probabilities.dtype),
-                    clip_probabilities,
-                    self.threshold,
-                    smoothing,
-                    self.config.frame_rate,
-                    self.config.classifier_pooling,
-                )
+                clip_probabilities, frame_probabilities = self.classify_file(plan, cached, keep_frames=True)
+                activity = self.activity_per_item(frame_probabilities, clip_probabilities, smoothing)
             if self.has_oracle is not None and self.oracle_presence is not None:
                 oracle = self.oracle_presence.to(torch.bool)[:, None].expand_as(activity)
                 activity = torch.where(self.has_oracle[:, None, None], oracle, activity)
@@ -200,24 +248,14 @@ class _Extraction:
         activity = activity.to(torch.bool) & frame_validity(self.config, self.lengths, num_frames)[..., None]
         extracted = self.new_output()
         for chunk in plan:
-            features = cached.pop(chunk, None) or self.encode(chunk)
+            analysis = cached.pop(chunk, None) or self.encode(chunk)
             first = chunk.start // hop
-            chunk_activity = activity[:, first : first + features[0].shape[-1]]
-            missing = features[0].shape[-1] - chunk_activity.shape[1]  # encoder padding past the end
-            if missing > 0:
-                chunk_activity = torch.cat(
-                    [
-                        chunk_activity,
-                        chunk_activity.new_zeros(chunk_activity.shape[0], missing, chunk_activity.shape[2]),
-                    ],
-                    dim=1,
-                )
-            query = frame_query(self.query, chunk_activity)
-            self.add_extraction(extracted, features, query, chunk, crossfade)
+            chunk_activity = activity[:, first : first + analysis.mixture_features.shape[-1]]
+            self.add_extraction(extracted, analysis, frame_query(self.query, chunk_activity), chunk, crossfade)
         refined = self.query * activity.any(dim=1)[:, None].to(self.query.dtype)
-        output = self.finish(extracted, refined, clip_probabilities, frame_outputs if return_probabilities else [])
-        if output.frame_probabilities is not None:
-            output.frame_probabilities = output.frame_probabilities[:, :num_frames]
+        output = self.finish(
+            extracted, refined, clip_probabilities, frame_probabilities if return_probabilities else None
+        )
         output.frame_activity = activity
         return output
 
@@ -225,43 +263,48 @@ class _Extraction:
         """Classify, refine and extract each chunk on its own (one pass)."""
         extracted = self.new_output()
         file_pooling = StreamingPooling(self.config.classifier_pooling) if self.has_classifier else None
+        file_frames = self.new_frames() if return_probabilities and self.has_classifier else None
         refined_union = torch.zeros_like(self.query)
-        chunk_refined, chunk_probabilities, chunk_bounds, frame_outputs = [], [], [], []
+        chunk_refined, chunk_probabilities, chunk_bounds = [], [], []
         for chunk in plan:
-            features = self.encode(chunk)
+            analysis = self.encode(chunk)
             probabilities = None
             if self.has_classifier:
-                frames, weights = self.classify(features[1], chunk)
+                frames, weights = self.classify(analysis, chunk)
                 file_pooling.add(frames, weights)
                 chunk_pooling = StreamingPooling(self.config.classifier_pooling)
                 chunk_pooling.add(frames, weights)
                 probabilities = chunk_pooling.result()
                 chunk_probabilities.append(probabilities)
-                if return_probabilities:
-                    frame_outputs.append(self.owned(frames, chunk))
+                if file_frames is not None:
+                    self.place_frames(file_frames, frames, weights, chunk)
             refined = self.refined(probabilities)
-            self.add_extraction(extracted, features, refined, chunk, crossfade)
-            # Chunks entirely past an item's end (padding in a batch) do not count for it.
-            has_audio = (self.lengths > chunk.core_start).to(refined.dtype)[:, None, None]
-            refined_union = torch.maximum(refined_union, refined * has_audio)
+            self.add_extraction(extracted, analysis, refined, chunk, crossfade)
+            # Chunks an item does not have (it is shorter than others in the batch) do not count for it.
+            bounds = [
+                (length, length) if item is None else (item.core_start, item.core_end)
+                for item, length in zip(chunk.items, self.lengths.tolist())
+            ]
+            has_chunk = torch.tensor([item is not None for item in chunk.items], device=refined.device)
+            refined_union = torch.maximum(refined_union, refined * has_chunk.to(refined.dtype)[:, None, None])
             chunk_refined.append(refined)
-            chunk_bounds.append(torch.tensor([chunk.core_start, chunk.core_end]))
+            chunk_bounds.append(torch.tensor(bounds))
         output = self.finish(
-            extracted, refined_union, file_pooling.result() if self.has_classifier else None, frame_outputs
+            extracted, refined_union, file_pooling.result() if self.has_classifier else None, file_frames
         )
         output.chunk_refined_query = torch.stack(chunk_refined, dim=1)
-        output.chunk_bounds = torch.stack(chunk_bounds)[None].expand(self.query.shape[0], -1, -1)
+        output.chunk_bounds = torch.stack(chunk_bounds, dim=1)
         output.chunk_probabilities = torch.stack(chunk_probabilities, dim=1) if self.has_classifier else None
         return output
 
-    def finish(self, extracted, refined, clip_probabilities, frame_outputs) -> LongFormOutput:
+    def finish(self, extracted, refined, clip_probabilities, frame_probabilities) -> LongFormOutput:
         if self.attention_mask is not None:  # zero the padding (batches, inputs shorter than a window)
             extracted = extracted * self.attention_mask[:, None].to(extracted.dtype)
         return LongFormOutput(
             extracted_values=extracted,
             refined_query=refined,
             clip_probabilities=clip_probabilities,
-            frame_probabilities=torch.cat(frame_outputs, dim=1) if frame_outputs else None,
+            frame_probabilities=frame_probabilities,
         )
 
 
@@ -306,7 +349,7 @@ def extract_long_form(
 
     """
     config = model.config
-    check_long_form_options(refinement, chunk_length_s, context_s)
+    check_long_form_options(refinement, chunk_length_s, context_s, config)
     smoothing = FrameSmoothing.from_dict(config.frame_smoothing if frame_smoothing is None else frame_smoothing)
     if frame_activity is not None and refinement != "frame":
         raise ValueError(f'frame_activity needs refinement="frame", got refinement={refinement!r}')
@@ -325,13 +368,13 @@ def extract_long_form(
     chunk_samples = round(chunk_length_s * rate) if chunk_length_s > 0 else num_samples
     crossfade = min(round(CROSSFADE_S * rate), chunk_samples // 2)
     context = context_samples(config, crossfade) if context_s is None else round(context_s * rate)
-    plan = plan_chunks(num_samples, chunk_samples, context, hop)
+    extraction = _Extraction(model, waveform, query, attention_mask, threshold, refine, oracle_presence, has_oracle)
+    plan = plan_batch_chunks(extraction.lengths.tolist(), chunk_samples, context, hop)
     if len(plan) > 1 and config.norm_type != "cLN":
         logger.warning_once(
             f"norm_type={config.norm_type!r} normalises over the whole input, so chunked extraction only "
             "approximates one pass; use chunk_length_s=0 for the exact result (memory grows with length)"
         )
-    extraction = _Extraction(model, waveform, query, attention_mask, threshold, refine, oracle_presence, has_oracle)
     if refinement == "frame" and refine:
         return extraction.per_frame(plan, crossfade, return_probabilities, smoothing, frame_activity)
     if refinement == "chunk" and len(plan) > 1:

@@ -25,6 +25,7 @@ from .refinement_qrtse import (
     resolve_threshold,
 )
 from .tcn_qrtse import QrtseTemporalConvNet
+from .weights_qrtse import from_pretrained_safetensors
 
 
 @dataclass
@@ -60,7 +61,8 @@ class QrtseOutput(ModelOutput):
 
 @dataclass
 class QrtseAnalysis:
-    """What [`QrtseModel.analyze`] computes once per mixture, before any query is applied."""
+    """What [`QrtseModel.analyze`] computes once per mixture, before any query is applied.
+    `frame_mask` `(batch, frames)`: the valid frames of a padded batch, None when none is padding."""
 
     mixture_features: torch.Tensor
     shared_features: torch.Tensor
@@ -68,12 +70,20 @@ class QrtseAnalysis:
     frame_probabilities: torch.Tensor | None
     num_samples: int
     attention_mask: torch.Tensor | None = None
+    frame_mask: torch.Tensor | None = None
 
 
 class QrtsePreTrainedModel(PreTrainedModel):
     config_class = QrtseConfig
     base_model_prefix = "qrtse"
     main_input_name = "input_values"
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained` from safetensors weights only: a folder or Hub repository
+        with only a pickled `pytorch_model.bin` raises `ValueError` saying how to convert it
+        (`weights_qrtse`)."""
+        return from_pretrained_safetensors(super().from_pretrained, pretrained_model_name_or_path, *args, **kwargs)
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -90,6 +100,12 @@ def frame_validity(config, lengths: torch.Tensor, num_frames: int, first_sample:
     item's length `lengths` `(batch,)`."""
     positions = torch.arange(num_frames, device=lengths.device) * config.hop_samples
     return (first_sample + positions - config.frame_offset_samples)[None] < lengths[:, None]
+
+
+def padded_frame_mask(frame_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """`frame_mask` `(batch, frames)` if some frame is padding, else None: the modules then run
+    their unpadded computation unchanged."""
+    return None if frame_mask is None or bool(frame_mask.all()) else frame_mask
 
 
 class QrtseModel(QrtsePreTrainedModel):
@@ -119,30 +135,42 @@ class QrtseModel(QrtsePreTrainedModel):
     def optimize_for_inference(self, **kwargs) -> "QrtseModel":
         """A copy of this model that runs faster under `torch.no_grad()` / `torch.inference_mode()`
         with the same outputs (float rounding): time-major fused TCNs, GEMM encoder/decoder, the BiGRU
-        in ONNX Runtime when installed. This model is left untouched. See `fast_inference_qrtse`."""
+        in ONNX Runtime when installed. This model is left untouched. `dtype=torch.bfloat16`: bf16
+        GEMMs, float32 elsewhere, on CPUs with native bf16. See `fast_inference_qrtse`."""
         return optimize_for_inference(self, **kwargs)
 
     def optimize_for_training(self, **kwargs) -> "QrtseModel":
         """Switch this model, in place, to modules that train faster on CPU (forward and backward)
         with the same parameters, `state_dict` and gradients (float rounding); returns `self`.
-        Off CPU float32 they run the reference computation. See `fast_training_qrtse`."""
+        Off CPU float32 they run the reference computation. `dtype=torch.bfloat16`: mixed precision
+        (bf16 GEMMs, float32 weights and all else) on CPUs with native bf16. See `fast_training_qrtse`."""
         return optimize_for_training(self, **kwargs)
 
     # The forward pass as the paper's equations, each an overridable step.
-    def encode(self, input_values: torch.Tensor) -> torch.Tensor:
-        """Eq. (1): `(batch, time)` -> X `(batch, D, frames)`."""
+    def encode(self, input_values: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Eq. (1): `(batch, time)` -> X `(batch, D, frames)`. Samples where `attention_mask` is 0 are
+        read as zeros, as past the end of an unpadded input; X is then zero on padding frames (the
+        encoder has no bias)."""
+        if attention_mask is not None:
+            input_values = input_values * attention_mask.to(input_values.dtype)
         return self.encoder(input_values)
 
-    def extract_shared_features(self, mixture_features: torch.Tensor) -> torch.Tensor:
-        """Eq. (2): X -> Z `(batch, N, frames)`."""
-        return self.shared_extractor(mixture_features)
+    def extract_shared_features(
+        self, mixture_features: torch.Tensor, frame_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Eq. (2): X -> Z `(batch, N, frames)`; `frame_mask` `(batch, frames)`: the valid frames
+        of a padded batch (None: all), which get exactly what they get unpadded."""
+        return self.shared_extractor(mixture_features, frame_mask)
 
     def classify(self, shared_features: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Eq. (6): Z -> clip probabilities `(batch, C)`, frame probabilities `(batch, frames, C)`."""
         return self.classifier(shared_features, frame_mask)
 
-    def estimate_mask(self, shared_features: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-        """Eqs. (3)-(4): Z `(batch, N, frames)` and query `(batch, K, C)` -> M `(batch * K, D, frames)`.
+    def estimate_mask(
+        self, shared_features: torch.Tensor, query: torch.Tensor, frame_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Eqs. (3)-(4): Z `(batch, N, frames)` and query `(batch, K, C)` -> M `(batch * K, D, frames)`;
+        `frame_mask` as for [`extract_shared_features`].
 
         A frame query `(batch, K, frames, C)` conditions each frame on its own classes (frame-level
         refinement, `frame_refinement_qrtse`): the embedding is linear and multiplies Z per frame."""
@@ -151,7 +179,9 @@ class QrtseModel(QrtsePreTrainedModel):
         embedding = embedding.transpose(-1, -2) if query.dim() == 4 else embedding.unsqueeze(-1)
         conditioned = shared_features.unsqueeze(1) * embedding
         conditioned = conditioned.reshape(batch * num_queries, *shared_features.shape[1:])
-        return self.mask_activation(self.mask_estimator(conditioned))
+        if frame_mask is not None:
+            frame_mask = frame_mask.repeat_interleave(num_queries, dim=0)
+        return self.mask_activation(self.mask_estimator(conditioned, frame_mask))
 
     def decode(self, mixture_features: torch.Tensor, mask: torch.Tensor, num_samples: int) -> torch.Tensor:
         """Eq. (5): X and M `(batch * K, D, frames)` -> s_hat `(batch * K, time)`."""
@@ -183,8 +213,9 @@ class QrtseModel(QrtsePreTrainedModel):
             query (`torch.Tensor` of shape `(batch_size, num_labels)` or `(batch_size, K, num_labels)`):
                 Multi-hot target classes q. A 3-D query extracts K targets from each mixture.
             attention_mask (`torch.Tensor` of shape `(batch_size, input_length)`, *optional*):
-                1 for real samples, 0 for padding. Padding is excluded from classification and
-                the output is zero there.
+                1 for real samples, 0 for padding (after each item's end). Each item gets the output
+                and probabilities it gets alone (to float rounding): padding is read as silence past
+                its end and excluded from every step (TCNs, BiGRU, pooling); the output is zero there.
             threshold (`float` or `torch.Tensor` of shape `(num_labels,)`, *optional*):
                 theta of eq. (7), in [0, 1], one for every class or one per class; 0 disables
                 refinement. Defaults to `config.class_thresholds` where set, else
@@ -257,9 +288,10 @@ class QrtseModel(QrtsePreTrainedModel):
     def analyze(self, input_values: torch.Tensor, attention_mask: torch.Tensor | None = None) -> QrtseAnalysis:
         """The query-independent trunk, run once per mixture: eqs. (1), (2) and (6).
         `input_values` must already have passed `check_waveform`."""
-        mixture_features = self.encode(input_values)
-        shared_features = self.extract_shared_features(mixture_features)
+        mixture_features = self.encode(input_values, attention_mask)
         frame_mask = self.frame_mask(attention_mask, input_values.shape[-1], mixture_features.shape[-1])
+        padding = padded_frame_mask(frame_mask)
+        shared_features = self.extract_shared_features(mixture_features, padding)
         clip_probabilities = frame_probabilities = None
         if self.classifier is not None:
             frame_mask = frame_mask.expand(input_values.shape[0], -1)
@@ -271,14 +303,15 @@ class QrtseModel(QrtsePreTrainedModel):
             frame_probabilities,
             input_values.shape[-1],
             attention_mask,
+            padding,
         )
 
     def extract(self, analysis: QrtseAnalysis, query: torch.Tensor) -> torch.Tensor:
         """Eqs. (3)-(5) for an already refined query `(batch, K, C)`, or a frame query `(batch, K,
         frames, C)` with the frames of Z, -> `(batch, K, time)`."""
-        mask = self.estimate_mask(analysis.shared_features, query)
+        mask = self.estimate_mask(analysis.shared_features, query, analysis.frame_mask)
         if query.dim() == 4 and self.config.silence_empty_query:  # frames that name no class
-            mask = mask * empty_frame_gate(query, self.config.frame_rate).to(mask.dtype)
+            mask = mask * empty_frame_gate(query, self.config.frame_rate, analysis.frame_mask).to(mask.dtype)
         extracted = self.decode(analysis.mixture_features, mask, analysis.num_samples)
         extracted = extracted.view(*query.shape[:2], analysis.num_samples)
         if self.config.silence_empty_query and query.dim() == 3:

@@ -5,15 +5,18 @@ Shipped as remote code next to the model: flat sibling imports and numpy only.
 
 import numpy as np
 
+from .audio_inputs_qrtse import check_sampling_rate
 from .query_qrtse import multi_hot_to_labels
 
 
-def check_output_sampling_rate(output_sampling_rate) -> None:
-    """Raise `ValueError` unless it is None, "input" or a positive int."""
-    if output_sampling_rate is None or output_sampling_rate == "input":
-        return
-    if not (isinstance(output_sampling_rate, int) and output_sampling_rate > 0):
-        raise ValueError(f"output_sampling_rate must be None, 'input' or a positive int, got {output_sampling_rate!r}")
+def check_output_sampling_rate(output_sampling_rate):
+    """`output_sampling_rate` as None, "input" or an int; `ValueError` for anything else (a bool
+    is not a rate; see `audio_inputs_qrtse.check_sampling_rate`)."""
+    if output_sampling_rate is None or (isinstance(output_sampling_rate, str) and output_sampling_rate == "input"):
+        return output_sampling_rate
+    if isinstance(output_sampling_rate, str):
+        raise ValueError(f"output_sampling_rate must be None, 'input' or a rate in Hz, got {output_sampling_rate!r}")  # noqa: TRY004 (every bad parameter is a ValueError for callers)
+    return check_sampling_rate(output_sampling_rate, "output_sampling_rate")
 
 
 def format_outputs(model_outputs, config, return_probabilities=False, return_residual=False, output_sampling_rate=None):
@@ -54,8 +57,11 @@ def format_outputs(model_outputs, config, return_probabilities=False, return_res
         if return_residual:
             mixture = model_outputs["input_values"][0, :length].float().numpy()
             result["residual"] = resample_output(mixture - audio, model_rate, out_rate)
+        chunks = []
         if model_outputs["chunk_bounds"] is not None:
-            result["chunks"] = chunk_summaries(model_outputs, config, k, length, return_probabilities)
+            chunks = chunk_summaries(model_outputs, config, k, length, return_probabilities)
+        if len(chunks) > 1:  # an input that fits one chunk has none, alone or batched with longer ones
+            result["chunks"] = chunks
         if model_outputs["frame_activity"] is not None:
             activity = model_outputs["frame_activity"][0].numpy()
             result["segments"] = {

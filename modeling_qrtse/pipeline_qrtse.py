@@ -4,11 +4,13 @@ context-aware query refinement (paper Section 3.2, eq. 7).
 Shipped as remote code next to the model: flat sibling imports and torch/numpy/transformers only.
 """
 
+import copy
+
 import numpy as np
 import torch
 from transformers import Pipeline
 
-from .audio_inputs_qrtse import is_hf_dataset, load_audio
+from .audio_inputs_qrtse import is_hf_column, is_hf_dataset, load_audio, undecoded_audio
 from .frame_refinement_qrtse import FrameSmoothing
 from .long_form_qrtse import DEFAULT_CHUNK_LENGTH_S, check_long_form_options, extract_long_form
 from .pipeline_outputs_qrtse import check_output_sampling_rate, format_outputs
@@ -16,6 +18,13 @@ from .query_qrtse import parse_query
 from .refinement_qrtse import check_threshold
 
 TASK = "target-sound-extraction"
+
+
+def check_flag(value, name: str) -> bool:
+    """`value` as a bool; `ValueError` for anything but a bool (or 0 / 1): `bool("no")` is True."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer)) and value in (0, 1)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 class TargetSoundExtractionPipeline(Pipeline):
@@ -41,16 +50,25 @@ class TargetSoundExtractionPipeline(Pipeline):
     feature extractor, 16 kHz by default), a dict with `"sampling_rate"` and `"array"` or `"raw"`,
     a datasets audio value (torchcodec `AudioDecoder`, or `{"bytes", "path"}`), a datasets row
     (dict with an `"audio"` key and optional per-item `"query"` / `"oracle_classes"`), or a list,
-    generator or `datasets.Dataset` of these (a list returns a list; a generator or Dataset
-    returns an iterator that streams results). Any sample rate is resampled with soxr; channels are
-    averaged (for a 2-D array the shorter axis is taken as channels); integer PCM is scaled to
-    [-1, 1). Empty or NaN/Inf audio raises `ValueError`; a missing file `FileNotFoundError`; an
-    undecodable file `ValueError`.
+    generator, `datasets.Dataset` or column (`dataset["audio"]`) of these (a list or a Column
+    returns a list; a generator, Dataset or IterableColumn returns an iterator that streams
+    results). Without torchcodec, a dataset's decoded `Audio()` columns are read undecoded and
+    decoded with soundfile. Any sample rate is resampled with soxr; channels are averaged (for a
+    2-D array the shorter axis is taken as channels); 8/16/32-bit integer PCM is scaled to
+    [-1, 1); other float types (float16, bfloat16, float64) become float32.
+
+    Bad input raises `ValueError` naming it, before any model work: empty or NaN/Inf audio; a
+    complex, bool or other non-audio dtype; a rate that is not a whole number of Hz; an encoded
+    file that cannot be decoded, is truncated, or whose header declares more than
+    `audio_inputs_qrtse.MAX_AUDIO_SECONDS` (4 h), `MAX_CHANNELS` or `MAX_DECODED_BYTES` (checked
+    before decoding); a URL that does not answer within `URL_TIMEOUT_S` or is over
+    `MAX_DOWNLOAD_BYTES`. A missing file raises `FileNotFoundError`, a folder `IsADirectoryError`.
 
     **Call parameters** (also accepted by `pipeline(...)` as defaults):
         query: the classes to extract together, as label names (case and `_`/space insensitive;
             unknown names raise `ValueError` with suggestions, e.g. "dog" -> "Bark"), class
-            indices, or a multi-hot numpy array / tensor. A list of such query sets (or a 2-D
+            indices (ints or digit strings such as "18"; out of range raises `ValueError`), or a
+            multi-hot numpy array / tensor. A list of such query sets (or a 2-D
             array) extracts one target per set in one pass; the result for each input is then a
             list with one dict per set. An empty query raises `ValueError`.
         threshold (`float`, defaults to the model's): theta of eq. (7); a query class is kept only
@@ -78,7 +96,8 @@ class TargetSoundExtractionPipeline(Pipeline):
         chunk_length_s (`float`, defaults to 30): length of the core of each chunk. Each chunk is
             processed with `context_s` of extra audio on each side, which is discarded
             (overlap-save), and neighbours are joined by a 50 ms crossfade. 0 processes the whole
-            input in one pass (memory grows with its length).
+            input in one pass (memory grows with its length). Otherwise at least the context per
+            side and 0.1 s (`long_form_qrtse.MIN_CHUNK_LENGTH_S`), so that overhead stays bounded.
         context_s (`float`, defaults to the model's exact context): extra audio per side of each
             chunk. The default (half the receptive field, one encoder window and half the
             crossfade; 0.5 s for the small preset, 2.6 s for the paper's) makes chunked extraction
@@ -91,10 +110,17 @@ class TargetSoundExtractionPipeline(Pipeline):
             extracted target ("everything else"), at the same rate as `"audio"`.
         output_sampling_rate (`None`, `"input"` or `int`, defaults to None): rate of the returned
             audio. None returns the model rate, which carries all the bandwidth the model
-            produced; `"input"` resamples back to each input's own rate; an int to that rate.
+            produced; `"input"` resamples back to each input's own rate; an int to that rate
+            (a whole number of Hz; not a bool).
 
     **Construction parameter**: `optimize_for_inference=True` runs a fused copy of the model
     (`QrtseModel.optimize_for_inference`): same outputs to float rounding, faster on CPU.
+    `dtype=torch.bfloat16` (or `"bfloat16"`) on CPU implies it and runs its GEMMs in bf16 with
+    float32 weights and everything else float32 (~1.4x faster; outputs within bf16 rounding of
+    float32's, refinement decisions unchanged but for probabilities within ~1e-3 of theta). Where
+    the CPU has no native bf16 it runs float32 and warns once. transformers loads a model given by
+    name in `dtype`: its weights are then widened back to float32 after bf16 rounding; pass a model
+    loaded in float32 to keep them exact. Off CPU, `dtype` is transformers' alone (unchanged).
 
     **Output** (per input and query set): a dict with
         - `"audio"`: float32 array `(samples,)`, the extracted target at `"sampling_rate"`;
@@ -114,8 +140,8 @@ class TargetSoundExtractionPipeline(Pipeline):
     empties (no queried class detected, the paper's FUQ case) gives the model's output for the
     zero query, strongly attenuated by training (Table 1), or exact zeros when
     `config.silence_empty_query`. With `batch_size > 1` shorter inputs are zero-padded to the
-    longest in the batch and share its chunk grid; within one context of their end their output
-    can differ slightly from `batch_size=1`, as with any padded batch.
+    longest in the batch; the model masks the padding and each input keeps its own chunk plan, so
+    results equal those of `batch_size=1` to float rounding (see `long_form_qrtse`).
     """
 
     _load_processor = False
@@ -124,19 +150,27 @@ class TargetSoundExtractionPipeline(Pipeline):
     _load_tokenizer = False
     _load_video_processor = False
 
-    def __init__(self, *args, optimize_for_inference: bool = False, **kwargs):
+    def __init__(self, *args, optimize_for_inference: bool = False, dtype=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if optimize_for_inference:
+        # bf16 on CPU is the fused path's mixed precision (bf16 GEMMs, float32 weights; fast_inference_qrtse).
+        bf16 = str(dtype).removeprefix("torch.") in ("bfloat16", "bf16") and self.model.device.type == "cpu"
+        if optimize_for_inference or bf16:
             # Opt-in: a fused copy of the model (same outputs to float rounding, ~1.5x faster on
             # CPU; see fast_inference_qrtse). A model from an older Hub repo may lack the method.
             if not hasattr(self.model, "optimize_for_inference"):
                 raise ValueError("this model's code has no optimize_for_inference(); load it with the qrtse package")
-            self.model = self.model.optimize_for_inference()
+            widen = bf16 and self.model.dtype != torch.float32  # transformers loaded it in `dtype`
+            model = copy.deepcopy(self.model).float() if widen else self.model
+            self.model = model.optimize_for_inference(**({"dtype": torch.bfloat16} if bf16 else {}))
 
     def __call__(self, inputs, **kwargs):
-        if is_hf_dataset(inputs):
-            # A datasets.Dataset is not a torch Dataset: feed it as a generator so results stream.
-            inputs = (row for row in inputs)
+        if is_hf_dataset(inputs) or is_hf_column(inputs):
+            # Not torch Datasets: fed as a generator so that inputs are read one at a time. Decoded
+            # Audio() columns are read undecoded where torchcodec is missing (`undecoded_audio`).
+            rows = (row for row in undecoded_audio(inputs))
+            if is_hf_column(inputs) and hasattr(inputs, "__len__"):
+                return list(super().__call__(rows, **kwargs))  # a Column is a sequence: a list, as for a list
+            inputs = rows
         return super().__call__(inputs, **kwargs)
 
     def _sanitize_parameters(
@@ -163,8 +197,8 @@ class TargetSoundExtractionPipeline(Pipeline):
             check_threshold(threshold)
             forward["threshold"] = float(threshold)
         if refine is not None:
-            forward["refine"] = bool(refine)
-        check_long_form_options(refinement or "file", chunk_length_s or 0.0, context_s)
+            forward["refine"] = check_flag(refine, "refine")
+        check_long_form_options(refinement or "file", chunk_length_s or 0.0, context_s, self.model.config)
         if refinement is not None:
             forward["refinement"] = refinement
         if frame_smoothing is not None:
@@ -176,12 +210,12 @@ class TargetSoundExtractionPipeline(Pipeline):
         if context_s is not None:
             forward["context_s"] = float(context_s)
         if return_probabilities is not None:
-            forward["return_probabilities"] = postprocess["return_probabilities"] = bool(return_probabilities)
+            return_probabilities = check_flag(return_probabilities, "return_probabilities")
+            forward["return_probabilities"] = postprocess["return_probabilities"] = return_probabilities
         if return_residual is not None:
-            postprocess["return_residual"] = bool(return_residual)
+            postprocess["return_residual"] = check_flag(return_residual, "return_residual")
         if output_sampling_rate is not None:
-            check_output_sampling_rate(output_sampling_rate)
-            postprocess["output_sampling_rate"] = output_sampling_rate
+            postprocess["output_sampling_rate"] = check_output_sampling_rate(output_sampling_rate)
         return preprocess, forward, postprocess
 
     # --- preprocess: any input -> mono float32 at the model rate, plus the parsed query ---

@@ -55,23 +55,33 @@ def suggest_labels(name: str, labels, limit: int = 3) -> list:
     return list(dict.fromkeys(suggestions))[:limit]
 
 
-def label_to_index(name, label2id: dict) -> int:
-    """Index of one class given by name (normalised, see `normalize_label`) or by integer index.
+def _checked_index(index: int, num_labels: int) -> int:
+    if not 0 <= index < num_labels:
+        raise ValueError(
+            f"class index {index} is out of range: the model has {num_labels} classes (0-{num_labels - 1})"
+        )
+    return index
 
-    Raises `ValueError` for an unknown name, listing close matches."""
+
+def label_to_index(name, label2id: dict) -> int:
+    """Index of one class given by name (normalised, see `normalize_label`) or by index: an
+    integer, or a string of digits such as "18" (what a command line passes). A label that is
+    itself a string of digits is read as that label.
+
+    Raises `ValueError` for an unknown name (listing close matches) or an index out of range."""
     num_labels = len(label2id)
     if isinstance(name, (bool, np.bool_)):
         raise ValueError(f"query entries must be label names or class indices, got {name!r}")  # noqa: TRY004 (every bad query is a ValueError for callers)
     if isinstance(name, (int, np.integer)):
-        if not 0 <= int(name) < num_labels:
-            raise ValueError(f"class index {int(name)} is out of range: the model has {num_labels} classes")
-        return int(name)
+        return _checked_index(int(name), num_labels)
     if not isinstance(name, str):
         raise ValueError(  # noqa: TRY004 (every bad query is a ValueError for callers)
             f"query entries must be label names or class indices, got {type(name).__name__} {name!r}"
         )
     lookup = {normalize_label(label): index for label, index in label2id.items()}
     index = lookup.get(normalize_label(name))
+    if index is None and re.fullmatch(r"[+-]?\d+", name.strip()):
+        return _checked_index(int(name), num_labels)
     if index is None:
         suggestions = suggest_labels(name, list(label2id))
         hint = f" Did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
@@ -107,7 +117,7 @@ def parse_query(query, label2id: dict, allow_empty: bool = False) -> tuple:
     several query sets.
 
     Accepted forms (`C` = number of classes):
-    - one label name or index: `"Bark"`, `2`;
+    - one label name or index: `"Bark"`, `2`, `"2"` (a string of digits is an index);
     - one query set: a list/tuple of names and/or indices (`["Trumpet", "Bark"]`), or a 1-D numpy
       array / torch tensor of length C holding 0/1 (a multi-hot vector; a *list* of ints is
       always read as indices);

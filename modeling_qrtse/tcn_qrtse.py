@@ -5,17 +5,48 @@ import torch
 from torch import nn
 
 
-class QrtseChannelLayerNorm(nn.LayerNorm):
-    """cLN: normalises each frame over channels. Input and output `(batch, channels, frames)`."""
+def zero_padding(hidden_states: torch.Tensor, frame_mask: torch.Tensor | None, frame_axis: int = 2) -> torch.Tensor:
+    """`hidden_states` with the frames where `frame_mask` `(batch, frames)` is False (batch padding)
+    set to zero; `frame_axis` is 2 for `(batch, channels, frames)`, 1 for time-major tensors.
 
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+    Run alone, an item's dilated depthwise convolutions read zeros past its last frame; in a padded
+    batch they must read zeros there too, or padding leaks into its last frames. None: no padding.
+    """
+    if frame_mask is None:
+        return hidden_states
+    keep = frame_mask.unsqueeze(1) if frame_axis == 2 else frame_mask.unsqueeze(-1)
+    return hidden_states.masked_fill(~keep, 0.0)
+
+
+class QrtseChannelLayerNorm(nn.LayerNorm):
+    """cLN: normalises each frame over channels. Input and output `(batch, channels, frames)`.
+    Per frame, so padding frames cannot reach valid ones and `frame_mask` is not needed."""
+
+    def forward(self, hidden_states: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
         return super().forward(hidden_states.transpose(1, 2)).transpose(1, 2)
 
 
+class QrtseGlobalLayerNorm(nn.GroupNorm):
+    """gLN: normalises each item over channels and frames (GroupNorm with one group is exactly
+    gLN). With a `frame_mask` `(batch, frames)` the statistics come from the valid frames only."""
+
+    def __init__(self, channels: int):
+        super().__init__(1, channels, eps=1e-8)
+
+    def forward(self, hidden_states: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if frame_mask is None:
+            return super().forward(hidden_states)
+        weights = frame_mask.unsqueeze(1).to(hidden_states.dtype)
+        count = (weights.sum((1, 2), keepdim=True) * hidden_states.shape[1]).clamp_min(1.0)
+        centred = hidden_states - (hidden_states * weights).sum((1, 2), keepdim=True) / count
+        variance = (centred.square() * weights).sum((1, 2), keepdim=True) / count
+        return centred * torch.rsqrt(variance + self.eps) * self.weight[:, None] + self.bias[:, None]
+
+
 def build_norm(norm_type: str, channels: int) -> nn.Module:
-    """`"cLN"` (per frame) or `"gLN"` (per clip; GroupNorm with one group is exactly gLN)."""
+    """`"cLN"` (per frame) or `"gLN"` (per clip)."""
     if norm_type == "gLN":
-        return nn.GroupNorm(1, channels, eps=1e-8)
+        return QrtseGlobalLayerNorm(channels)
     return QrtseChannelLayerNorm(channels, eps=1e-8)
 
 
@@ -42,10 +73,14 @@ class QrtseConvBlock(nn.Module):
         self.residual_conv = nn.Conv1d(hidden, config.bottleneck_channels, 1)
         self.skip_conv = nn.Conv1d(hidden, config.skip_channels, 1)
 
-    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """`(batch, B, frames)` -> residual output `(batch, B, frames)`, skip `(batch, Sc, frames)`."""
-        block = self.in_norm(self.in_act(self.in_conv(hidden_states)))
-        block = self.depthwise_norm(self.depthwise_act(self.depthwise_conv(block)))
+    def forward(
+        self, hidden_states: torch.Tensor, frame_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(batch, B, frames)` -> residual output `(batch, B, frames)`, skip `(batch, Sc, frames)`.
+        `frame_mask` `(batch, frames)`: the valid frames of a padded batch (None: all)."""
+        block = self.in_norm(self.in_act(self.in_conv(hidden_states)), frame_mask)
+        block = self.depthwise_conv(zero_padding(block, frame_mask))
+        block = self.depthwise_norm(self.depthwise_act(block), frame_mask)
         return hidden_states + self.residual_conv(block), self.skip_conv(block)
 
 
@@ -53,7 +88,9 @@ class QrtseTemporalConvNet(nn.Module):
     """Input norm and 1x1 bottleneck, `repeats` stacks of `blocks` blocks with dilations
     1, 2, ..., 2^(blocks-1), the sum of the skip outputs, PReLU and a 1x1 output conv.
 
-    Maps `(batch, in_channels, frames)` to `(batch, out_channels, frames)`.
+    Maps `(batch, in_channels, frames)` to `(batch, out_channels, frames)`. With a `frame_mask`
+    `(batch, frames)` (the valid frames of a padded batch) each item's valid frames get what they
+    get alone; its padding frames hold values that mean nothing.
     """
 
     def __init__(self, config, in_channels: int, out_channels: int, blocks: int, repeats: int):
@@ -66,10 +103,10 @@ class QrtseTemporalConvNet(nn.Module):
         self.output_act = nn.PReLU()
         self.output_conv = nn.Conv1d(config.skip_channels, out_channels, 1)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        hidden_states = self.bottleneck(self.input_norm(features))
+    def forward(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        hidden_states = self.bottleneck(self.input_norm(features, frame_mask))
         skip_sum = 0.0
         for block in self.blocks:
-            hidden_states, skip = block(hidden_states)
+            hidden_states, skip = block(hidden_states, frame_mask)
             skip_sum = skip_sum + skip
         return self.output_conv(self.output_act(skip_sum))

@@ -15,17 +15,21 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home fr
 
 import argparse
 import functools
+import importlib
 import tempfile
 
 import gradio as gr
 import numpy as np
 import pandas as pd
-import soundfile as sf
 from example_mixtures import write_examples
 from spectrograms import spectrogram_image
 
 MODEL_ENV = "QRTSE_MODEL"
 MAX_SECONDS = float(os.environ.get("QRTSE_MAX_SECONDS", "60"))  # CPU Spaces: keep requests short
+# An upload is refused from its header, before decoding, beyond these (with MAX_SECONDS): 60 s of
+# 8 channels at 96 kHz decodes to 176 MiB of float32.
+UPLOAD_LIMITS = {"max_channels": 8, "max_sampling_rate": 192_000, "max_decoded_bytes": 256 * 2**20}
+TOO_LONG_ADVICE = "trim it, or run `qrtse extract` locally (long files are chunked there)"
 TOP_CLASSES = 10  # bars shown besides the queried classes
 STATUS_COLOURS = {"kept": "#16a34a", "removed": "#dc2626", "queried": "#2563eb", "not queried": "#9ca3af"}
 
@@ -59,27 +63,46 @@ def load_extractor(model: str):
     return pipeline(TASK, model=model, pipeline_class=TargetSoundExtractionPipeline)
 
 
-def read_audio(path, rate: int) -> np.ndarray:
-    """Mono float32 at `rate` from an uploaded or recorded file; `gr.Error` with the reason otherwise."""
+def audio_inputs(extractor=None):
+    """The package's input decoding and checks, `audio_inputs_qrtse`: from the installed package,
+    else (a Space serving a Hub repository without the package) the copy that came with the
+    repository's remote code, next to the loaded pipeline's module."""
+    try:
+        from modeling_qrtse import audio_inputs_qrtse
+    except ImportError:
+        if extractor is None:
+            raise
+        package = type(extractor).__module__.rpartition(".")[0]
+        audio_inputs_qrtse = importlib.import_module(f"{package}.audio_inputs_qrtse")
+        if not hasattr(audio_inputs_qrtse, "check_audio_header"):
+            raise SystemExit(
+                "The model repository's code predates the upload checks this Space relies on: publish it "
+                "again (python -m qrtse.hub.push_model)"
+            )
+    return audio_inputs_qrtse
+
+
+def read_audio(path, rate: int, inputs=None) -> np.ndarray:
+    """Mono float32 at `rate` from an uploaded or recorded file; `gr.Error` with the reason otherwise.
+    Duration, channels and rate are checked from the header before anything is decoded
+    (`inputs`: the `audio_inputs_qrtse` module, see `audio_inputs`). Messages name the file by its
+    base name only: the server's temporary folders are nobody's business."""
     if not path:
         raise gr.Error("No audio: upload or record a mixture, or pick an example below.")
+    inputs = inputs or audio_inputs()
+    name = os.path.basename(path)
     try:
-        audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as error:  # noqa: BLE001 - libsndfile's errors are not one class
-        reason = str(error).rstrip(".")
-        raise gr.Error(
-            f"Could not read this audio file ({os.path.basename(path)}): {reason}. Try WAV, FLAC, OGG or MP3."
+        audio, file_rate = inputs.read_file(
+            path, name=name, max_seconds=MAX_SECONDS, too_long_advice=TOO_LONG_ADVICE, **UPLOAD_LIMITS
         )
-    if audio.size == 0:
-        raise gr.Error("The audio file is empty.")
+    except inputs.AudioDecodeError as error:
+        raise gr.Error(f"{error} Try WAV, FLAC, OGG or MP3.")
+    except ValueError as error:
+        raise gr.Error(f"{error}.")
+    except OSError:
+        raise gr.Error(f"Could not read the uploaded file {name}; upload it again.")
     if not np.isfinite(audio).all():
         raise gr.Error("The audio contains NaN or infinite samples.")
-    if len(audio) / file_rate > MAX_SECONDS:
-        raise gr.Error(
-            f"The audio lasts {len(audio) / file_rate:.0f} s; this demo accepts up to {MAX_SECONDS:.0f} s. "
-            "Trim it, or run `qrtse extract` locally (long files are chunked there)."
-        )
-    audio = audio.mean(axis=1)
     if file_rate != rate:
         import soxr
 
@@ -159,6 +182,7 @@ def make_extract(extractor):
     """The click handler bound to one loaded pipeline."""
     rate = extractor.feature_extractor.sampling_rate
     has_classifier = getattr(extractor.model, "classifier", None) is not None
+    inputs = audio_inputs(extractor)
 
     config = extractor.model.config
     class_thetas = per_class_thresholds(config)
@@ -167,7 +191,7 @@ def make_extract(extractor):
         """`per_class` (for a model with per-class thresholds): refine with those, not `theta`."""
         if not classes:
             raise gr.Error("Choose at least one target class to extract.")
-        mixture = read_audio(audio_path, rate)
+        mixture = read_audio(audio_path, rate, inputs)
         if refine and not has_classifier:
             gr.Warning("This model has no classifier: the query is used as given.")
             refine = False

@@ -19,16 +19,23 @@ def module_info(description: str, inputs_description: str, value_type: str = "fl
 
 def waveform_scores(name: str, metric, *columns) -> dict:
     """`{name: mean, name_per_item: [...]}` of `metric(*tensors)` over items; every column holds
-    one 1-D waveform per item, all of the same length within an item."""
+    one 1-D waveform per item, all of the same length within an item. `ValueError` naming the item
+    for what `metric` refuses (empty, NaN/Inf, a silent reference: `training.metrics`)."""
     if len({len(column) for column in columns}) != 1:
         raise ValueError(f"{name}: every input needs one waveform per item, got {[len(c) for c in columns]}")
     values = []
-    for item in zip(*columns):
+    for index, item in enumerate(zip(*columns)):
         if len({len(waveform) for waveform in item}) != 1:
             raise ValueError(f"{name}: the waveforms of an item must have the same length")
-        values.append(float(metric(*(torch.as_tensor(w, dtype=torch.float64) for w in item))))
+        try:
+            values.append(float(metric(*(torch.as_tensor(w, dtype=torch.float64) for w in item))))
+        except ValueError as error:
+            raise ValueError(f"{name}: item {index}: {error}") from error
     return scores(name, values)
 
 
 def scores(name: str, values: list) -> dict:
-    return {name: sum(values) / len(values) if values else float("nan"), f"{name}_per_item": values}
+    """`{name: mean, name_per_item: values}`; `ValueError` when there is no item to score."""
+    if not values:
+        raise ValueError(f"{name}: no items to score (predictions and references are empty)")
+    return {name: sum(values) / len(values), f"{name}_per_item": values}

@@ -218,7 +218,9 @@ def test_batch_killed_at_random_points_then_rerun_equals_an_uninterrupted_run(in
         return files
 
     reference = tmp_path / "reference"
-    first = subprocess.run(command(reference), check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    first = subprocess.run(
+        command(reference), check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     rng = np.random.default_rng(27)
     for trial in range(10):
@@ -236,3 +238,18 @@ def test_batch_killed_at_random_points_then_rerun_equals_an_uninterrupted_run(in
         )
         assert rerun.returncode == 0, rerun.stderr[-2000:]
         assert state(out) == state(reference), f"trial {trial} differs from the uninterrupted run"
+
+
+def test_pickled_only_weights_are_refused_in_one_line_that_says_how_to_convert(capsys, tiny_pipeline_folder, tmp_path):
+    import torch
+
+    from modeling_qrtse import QrtseModel
+
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_pipeline_folder, pickled)
+    torch.save(QrtseModel.from_pretrained(pickled).state_dict(), pickled / "pytorch_model.bin")
+    (pickled / "model.safetensors").unlink()
+    for argv in (["extract", "--example", "-o", tmp_path / "x.wav"], ["export-onnx", "-o", tmp_path / "m.onnx"]):
+        code, _, stderr = run(capsys, *argv, "--model", pickled)
+        assert code == 2 and "pytorch_model.bin" in stderr and "save_pretrained" in stderr, stderr
+        assert len(stderr.strip().splitlines()) == 1

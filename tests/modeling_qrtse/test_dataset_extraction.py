@@ -43,3 +43,27 @@ def test_bad_columns_are_refused(tiny_pipeline, dataset):
         extract_dataset(tiny_pipeline, dataset, query=["Bark"], audio_column="sound")
     with pytest.raises(ValueError, match="already has the columns"):
         extract_dataset(tiny_pipeline, dataset, query=["Bark"], output_column="query")
+
+
+def test_a_failing_row_is_recorded_and_the_others_go_on(tiny_pipeline, dataset, caplog):
+    good = dataset[0]["audio"]["bytes"]
+    rows = [
+        {"bytes": good, "path": None},
+        {"bytes": good[: len(good) // 3], "path": None},  # truncated
+        {"bytes": b"not audio at all", "path": None},
+        {"bytes": good, "path": None},
+    ]
+    data = Dataset.from_dict({"audio": rows, "query": [None, None, None, ["Dgo"]]}).cast_column(
+        "audio", Audio(decode=False)
+    )
+    out = extract_dataset(tiny_pipeline, data, query=["Bark"], residual_column="residual", threshold=0.0)
+    assert len(out) == 4
+    errors = out["extraction_error"]
+    assert errors[0] is None and out[0]["refined_query"] == ["Bark"]
+    assert errors[1].startswith("ValueError: audio bytes (") and " is truncated: " in errors[1]
+    assert errors[2].startswith("AudioDecodeError: Could not decode audio bytes (16 bytes)")
+    assert errors[3].startswith("ValueError: Unknown class 'Dgo'")
+    for index in (1, 2, 3):
+        row = out[index]
+        assert row["extracted"] is None and row["residual"] is None and row["refined_query"] is None
+    assert "3 of 4 rows failed" in caplog.text

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from modeling_qrtse import QrtseFeatureExtractor
 
@@ -51,3 +52,32 @@ def test_batch_is_padded_with_attention_mask(extractor):
 def test_bad_audio(extractor, audio, message):
     with pytest.raises(ValueError, match=message):
         extractor(audio, sampling_rate=16000)
+
+
+@pytest.mark.parametrize(
+    "audio, message",
+    [
+        (np.ones(100, np.complex128), "real-valued"),
+        (np.ones(100, bool), "dtype bool"),
+        (np.ones(100, np.int64), "dtype int64"),
+        (np.ones(100, np.uint16), "dtype uint16"),
+        (np.array(["0.1"] * 100), "dtype <U3"),
+    ],
+)
+def test_non_audio_dtypes_are_refused(extractor, audio, message):
+    with pytest.raises(ValueError, match=message):
+        extractor(audio, sampling_rate=16000)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float64])
+def test_float_tensors_of_any_precision(extractor, dtype):
+    audio = torch.linspace(-0.5, 0.5, 100)
+    values = extractor(audio.to(dtype), sampling_rate=16000, return_tensors="np")["input_values"][0]
+    assert values.dtype == np.float32
+    np.testing.assert_allclose(values, audio.to(dtype).float().numpy())
+
+
+def test_stereo_pcm_is_scaled_before_it_is_averaged(extractor):
+    pcm = np.stack([np.full(100, 16384), np.full(100, -8192)], axis=1).astype(np.int16)
+    values = extractor(pcm, sampling_rate=16000, return_tensors="np")["input_values"][0]
+    np.testing.assert_allclose(values, 0.125)

@@ -94,7 +94,9 @@ def test_memory_is_bounded_by_the_chunk(monkeypatch):
     pipe = make_pipeline()
     seen = []
     encode = pipe.model.encode
-    monkeypatch.setattr(pipe.model, "encode", lambda values: seen.append(values.shape[-1]) or encode(values))
+    monkeypatch.setattr(
+        pipe.model, "encode", lambda values, *mask: seen.append(values.shape[-1]) or encode(values, *mask)
+    )
     pipe(noise(10.0), query=QUERY, chunk_length_s=1.0)
     context = context_samples(pipe.model.config, round(CROSSFADE_S * RATE))
     assert max(seen) <= 1.5 * RATE + 2 * context

@@ -1,6 +1,7 @@
 """Every input form of AudioClassificationPipeline's conventions, at several rates and channel counts."""
 
 import http.server
+import importlib.util
 import threading
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import soxr
 import torch
+from datasets import Audio, Dataset
 from pipeline_helpers import noise, wav_bytes
 
 from modeling_qrtse import TargetSoundExtractionPipeline
@@ -143,3 +145,35 @@ def test_url(tiny_pipeline, tmp_path):
     finally:
         server.shutdown()
     np.testing.assert_array_equal(out["audio"], tiny_pipeline(str(tmp_path / "mix.wav"), query=QUERY)["audio"])
+
+
+@pytest.fixture
+def audio_dataset():
+    """Three rows of 16-bit WAV bytes in a default-decoded `Audio()` column, in memory."""
+    rows = [{"bytes": wav_bytes(noise(0.3 + 0.1 * i, 16000, seed=i), 16000), "path": None} for i in range(3)]
+    return Dataset.from_dict({"audio": rows}).cast_column("audio", Audio())
+
+
+def test_datasets_column_is_a_list_of_results(tiny_pipeline, audio_dataset):
+    column = audio_dataset.cast_column("audio", Audio(decode=False))["audio"]
+    out = tiny_pipeline(column, query=QUERY)
+    assert isinstance(out, list) and len(out) == 3
+    for index, result in enumerate(out):
+        expected = tiny_pipeline(column[index]["bytes"], query=QUERY)["audio"]
+        np.testing.assert_array_equal(result["audio"], expected)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("torchcodec") is not None, reason="reads undecoded only without torchcodec"
+)
+def test_default_decoded_audio_works_without_torchcodec(tiny_pipeline, audio_dataset):
+    undecoded = audio_dataset.cast_column("audio", Audio(decode=False))
+    expected = [tiny_pipeline(row["audio"]["bytes"], query=QUERY)["audio"] for row in undecoded]
+    from_column = tiny_pipeline(audio_dataset["audio"], query=QUERY)
+    from_rows = list(tiny_pipeline(audio_dataset, query=QUERY))
+    from_stream = list(tiny_pipeline(audio_dataset.to_iterable_dataset()["audio"], query=QUERY))
+    for results in (from_column, from_rows, from_stream):
+        assert len(results) == 3
+        for result, audio in zip(results, expected):
+            np.testing.assert_array_equal(result["audio"], audio)
+    assert audio_dataset.features["audio"].decode  # the caller's dataset is left as it was

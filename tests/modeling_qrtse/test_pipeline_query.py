@@ -35,6 +35,24 @@ def test_one_query_set_in_every_form(query):
     np.testing.assert_array_equal(multi_hot, expected(TRUMPET, BARK)[None])
 
 
+@pytest.mark.parametrize("query", [[str(TRUMPET), str(BARK)], [f" {TRUMPET} ", "bark"], [str(TRUMPET), BARK]])
+def test_digit_strings_are_class_indices(query):
+    """What `qrtse extract -q 26` passes: the help says queries are names or indices."""
+    np.testing.assert_array_equal(parse_query(query, LABEL2ID)[0], expected(TRUMPET, BARK)[None])
+
+
+@pytest.mark.parametrize("query", [["41"], ["-1"], "99"])
+def test_digit_strings_out_of_range(query):
+    with pytest.raises(ValueError, match=r"class index -?\d+ is out of range: the model has 41 classes \(0-40\)"):
+        parse_query(query, LABEL2ID)
+
+
+def test_a_label_made_of_digits_is_read_as_that_label():
+    label2id = {"808": 0, "909": 1, "Bark": 2}
+    np.testing.assert_array_equal(parse_query(["909"], label2id)[0][0], [0, 1, 0])
+    np.testing.assert_array_equal(parse_query(["2"], label2id)[0][0], [0, 0, 1])
+
+
 def test_labels_are_case_and_separator_insensitive():
     np.testing.assert_array_equal(parse_query("acoustic guitar", LABEL2ID)[0][0], expected(LABEL2ID["Acoustic_guitar"]))
     np.testing.assert_array_equal(parse_query("hi hat", LABEL2ID)[0][0], expected(LABEL2ID["Hi-hat"]))
@@ -87,6 +105,11 @@ def test_suggestions_respect_the_model_vocabulary():
 def test_bad_queries(query, message):
     with pytest.raises(ValueError, match=message):
         parse_query(query, LABEL2ID)
+
+
+def test_pipeline_takes_indices_as_strings(tiny_pipeline):
+    by_index = tiny_pipeline(noise(0.2), query=[str(BARK)], oracle_classes=[str(BARK)])
+    assert by_index["query"] == by_index["refined_query"] == ["Bark"]
 
 
 def test_pipeline_rejects_bad_queries_at_call_time(tiny_pipeline):

@@ -35,6 +35,7 @@ def test_saved_folder_carries_the_pipeline(tiny_pipeline_folder):
         "pipeline_qrtse.py",
         "query_qrtse.py",
         "audio_inputs_qrtse.py",
+        "weights_qrtse.py",
         "chunking_qrtse.py",
         "long_form_qrtse.py",
         "frame_refinement_qrtse.py",

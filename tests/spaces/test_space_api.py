@@ -49,7 +49,7 @@ def test_refinement_at_theta_one_removes_every_class(space_url, mixture_file):
     [
         ("no_audio", "No audio"),
         ("no_class", "at least one target class"),
-        ("unreadable", "Could not read"),
+        ("unreadable", "Could not decode notes.wav as audio"),
         ("nan", "NaN"),
     ],
 )

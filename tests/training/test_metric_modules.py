@@ -68,3 +68,26 @@ def test_mismatched_inputs_are_refused(signals):
         module.compute(predictions=estimates, references=targets, mixtures=mixtures[:2])
     with pytest.raises(ValueError, match="same length"):
         module.compute(predictions=estimates, references=targets, mixtures=mixtures[::-1])
+
+
+def test_nan_empty_and_silent_references_are_refused(signals, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    targets, mixtures, estimates = signals
+    snri = evaluate.load(str(MODULES / "snri"))
+    with_nan = [targets[0], np.full_like(targets[1], np.nan), targets[2]]
+    with pytest.raises(ValueError, match="snri: item 1: target contains NaN or Inf"):
+        snri.compute(predictions=estimates, references=with_nan, mixtures=mixtures)
+    silent = [targets[0], np.zeros_like(targets[1]), targets[2]]
+    with pytest.raises(ValueError, match="snri: item 1: target is silent"):
+        snri.compute(predictions=estimates, references=silent, mixtures=mixtures)
+    with pytest.raises(ValueError, match="snri: item 0: estimate is empty"):
+        snri.compute(predictions=[[]], references=[[]], mixtures=[[]])
+    with pytest.raises(ValueError, match="a_mix: item 0: mixture is silent"):
+        evaluate.load(str(MODULES / "a_mix")).compute(
+            predictions=estimates[:1], references=[np.zeros_like(mixtures[0])]
+        )
+    ca_sdri = evaluate.load(str(MODULES / "ca_sdri"))
+    with pytest.raises(ValueError, match="ca_sdri: item 0: the SDRi of 'Bark' is nan"):
+        ca_sdri.compute(predictions=[["Bark"]], references=[["Bark"]], sdri=[{"Bark": float("nan")}])
+    with pytest.raises(ValueError, match="no items to score"):
+        ca_sdri.compute(predictions=[], references=[], sdri=[])

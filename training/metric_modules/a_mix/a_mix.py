@@ -17,9 +17,11 @@ _DESCRIPTION = "A_mix = -10 log10(|x|^2 / |s_hat|^2) in dB per item (eq. 9), flo
 _KWARGS_DESCRIPTION = """
 Args:
     predictions: the outputs for a fully unmatched query, one 1-D float sequence per item.
-    references: the mixtures, the same lengths.
+    references: the mixtures, the same lengths; not silent (A_mix relative to silence is undefined).
 Returns:
     a_mix: mean A_mix in dB; a_mix_per_item: one value per item.
+Raises:
+    ValueError, naming the item: no items, an empty waveform, NaN/Inf samples, a silent mixture.
 """
 
 

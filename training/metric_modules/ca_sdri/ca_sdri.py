@@ -24,7 +24,10 @@ Args:
     references: per mixture, the classes present (among those asked for), a list of labels.
     sdri: per mixture, a dict mapping every present class to the SDRi of its extraction in dB.
 Returns:
-    ca_sdri: mean CA-SDRi in dB; ca_sdri_per_item: one value per mixture.
+    ca_sdri: mean CA-SDRi in dB; ca_sdri_per_item: one value per mixture (0 when a mixture has no
+        class present or detected).
+Raises:
+    ValueError: no mixtures, a present class without SDRi, a NaN/Inf SDRi that counts.
 """
 
 
@@ -37,9 +40,12 @@ class CaSdri(evaluate.Metric):
         if len(sdri) != len(predictions):
             raise ValueError(f"got {len(predictions)} predictions but {len(sdri)} sdri dicts")
         values = []
-        for detected, present, per_class in zip(predictions, references, sdri):
+        for index, (detected, present, per_class) in enumerate(zip(predictions, references, sdri)):
             missing = set(present) - set(per_class)
             if missing:
                 raise ValueError(f"sdri has no value for the present classes {sorted(missing)}")
-            values.append(class_aware_sdri(per_class, present, detected))
+            try:
+                values.append(class_aware_sdri(per_class, present, detected))
+            except ValueError as error:
+                raise ValueError(f"ca_sdri: item {index}: {error}") from error
         return scores("ca_sdri", values)

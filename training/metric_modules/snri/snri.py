@@ -18,10 +18,13 @@ _DESCRIPTION = "SNRi = SNR(estimate, target) - SNR(mixture, target), in dB, per 
 _KWARGS_DESCRIPTION = """
 Args:
     predictions: extracted waveforms, one 1-D float sequence per item.
-    references: target waveforms, the same lengths.
+    references: target waveforms, the same lengths; not silent (SNR against silence is undefined:
+        score an all-zero target, a query of absent classes, with a_mix instead).
     mixtures: the unprocessed mixtures, the same lengths.
 Returns:
     snri: mean SNRi in dB; snri_per_item: one value per item.
+Raises:
+    ValueError, naming the item: no items, an empty waveform, NaN/Inf samples, a silent reference.
 """
 
 
