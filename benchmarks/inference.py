@@ -9,10 +9,12 @@ Sections (each prints a markdown table):
 - `rtf`: real-time factor (compute seconds per second of audio) of a 6 s clip at batch 1 and 8
   for our eager reference (`torch.no_grad`), asteroid's ConvTasNet at equal size, our optimised
   path (`QrtseModel.optimize_for_inference`, `torch.inference_mode`), the same with its TCNs in
-  ONNX Runtime (`onnxruntime_tcn=True`), the same with its GEMMs on MKL (`onednn_gemm=False`)
+  ONNX Runtime (`onnxruntime_tcn=True`), the same with its GEMMs on MKL (`onednn_gemm=False`),
+  the same with bf16 GEMMs (`optimised-bf16`, `dtype=torch.bfloat16`; CPUs with native bf16 only)
   and the ONNX Runtime export of the whole model, plus square fp32 GEMM probes in PyTorch (MKL),
-  oneDNN and ONNX Runtime (MLAS), all interleaved (A B C D E A B C D E ...); achieved GFLOP/s
-  (FlopCounterMode FLOPs / median time) as a fraction of the GEMM rate of the same rounds.
+  oneDNN and ONNX Runtime (MLAS) and a bf16 oneDNN probe, all interleaved (A B C D E A B C D E
+  ...); achieved GFLOP/s (FlopCounterMode FLOPs / median time) as a fraction of the best fp32 GEMM
+  rate and of the bf16 GEMM rate of the same rounds.
 - `refinement`: optimised path with theta vs theta = 0 (both run the classifier) vs a model of
   the same size without classifier.
 - `queries`: K = 1, 2, 4 queries on one mixture (3-D query: trunk and classifier once).
@@ -34,11 +36,19 @@ import torch
 
 from benchmarks.contenders import asteroid_convtasnet, flops_per_second, our_flops_per_second, our_model
 from benchmarks.long_audio import run_in_subprocess
-from benchmarks.timing import GemmProbe, OneDnnGemmProbe, OnnxRuntimeGemmProbe, interleaved_medians, load_average
-from modeling_qrtse.gemm_qrtse import onednn_linear_available
+from benchmarks.timing import (
+    GemmProbe,
+    OneDnnBf16GemmProbe,
+    OneDnnGemmProbe,
+    OnnxRuntimeGemmProbe,
+    interleaved_medians,
+    load_average,
+)
+from modeling_qrtse.gemm_qrtse import native_bf16_available, onednn_linear_available
 from modeling_qrtse.summary import count_parameters
 
 SECTIONS = ("rtf", "refinement", "queries", "long")
+BF16_PROBE = "gemm-onednn-bf16"  # the bf16 probe's name among the rtf section's GEMM probes
 
 
 def clip(config, batch: int, seconds: float, queries: int | None = None):
@@ -63,7 +73,8 @@ def runner(network, context, *args, **kwargs):
 
 
 def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int, gemms: dict) -> list:
-    """One row per (batch, contender)."""
+    """One row per (batch, contender). `gemms`: the GEMM probes, fp32 ones and `BF16_PROBE` (where
+    the CPU has native bf16; then `optimised-bf16` runs too)."""
     from modeling_qrtse.onnx_export import export_onnx, onnx_session
 
     eager = our_model(preset)
@@ -71,6 +82,7 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
     fast = eager.optimize_for_inference()
     fast_mkl = eager.optimize_for_inference(onednn_gemm=False)
     fast_ort = eager.optimize_for_inference(onnxruntime_tcn=True)
+    fast_bf16 = eager.optimize_for_inference(dtype=torch.bfloat16) if BF16_PROBE in gemms else None
     start = time.perf_counter()
     session = onnx_session(export_onnx(eager, threshold=theta), threads=threads)
     export_s = time.perf_counter() - start
@@ -78,7 +90,7 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
     if asteroid is None:
         print(f"[{preset}] asteroid skipped: {reason}")
     flops = {"eager": our_flops_per_second(eager)}
-    for name in ("optimised", "optimised-mkl-gemm", "optimised+ort-tcn", "onnxruntime"):
+    for name in ("optimised", "optimised-mkl-gemm", "optimised+ort-tcn", "optimised-bf16", "onnxruntime"):
         flops[name] = flops["eager"]
     if asteroid is not None:
         flops["asteroid"] = flops_per_second(asteroid, config.sampling_rate)
@@ -96,6 +108,10 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
             parity_fast = (fast(waveform, query, threshold=theta).extracted_values - reference).abs().max().item()
             parity_mkl = (fast_mkl(waveform, query, threshold=theta).extracted_values - reference).abs().max().item()
             parity_ort = (fast_ort(waveform, query, threshold=theta).extracted_values - reference).abs().max().item()
+            parity_bf16 = None
+            if fast_bf16 is not None:
+                parity_bf16 = (fast_bf16(waveform, query, threshold=theta).extracted_values - reference).abs().max()
+                parity_bf16 = parity_bf16.item()
         parity_onnx = float(np.abs(session.run(None, feeds)[0] - reference.numpy()).max())
 
         contenders = {
@@ -105,13 +121,16 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
             "optimised+ort-tcn": runner(fast_ort, torch.inference_mode, waveform, query, threshold=theta),
             "onnxruntime": functools.partial(session.run, None, feeds),
         }
+        if fast_bf16 is not None:
+            contenders["optimised-bf16"] = runner(fast_bf16, torch.inference_mode, waveform, query, threshold=theta)
         if asteroid is not None:
             contenders["asteroid"] = runner(asteroid, torch.no_grad, waveform)
         contenders.update(gemms)
         load = load_average()
         medians = interleaved_medians(contenders, repeats)
         gemm_rates = {name: probe.flops / medians.pop(name) for name, probe in gemms.items()}
-        gemm_rate = max(gemm_rates.values())
+        gemm_rate = max(rate for name, rate in gemm_rates.items() if name != BF16_PROBE)
+        bf16_rate = gemm_rates.get(BF16_PROBE)
         audio_s = batch * seconds
         for name, median in medians.items():
             achieved = flops[name] * audio_s / median
@@ -127,10 +146,13 @@ def rtf_section(preset: str, batches, seconds: float, repeats: int, threads: int
                     "gemm_gflops": gemm_rate / 1e9,
                     "gemm_gflops_by_library": {name: rate / 1e9 for name, rate in gemm_rates.items()},
                     "fraction_of_gemm": achieved / gemm_rate,
+                    "gemm_bf16_gflops": None if bf16_rate is None else bf16_rate / 1e9,
+                    "fraction_of_bf16_gemm": None if bf16_rate is None else achieved / bf16_rate,
                     "max_abs_diff_vs_eager": {
                         "optimised": parity_fast,
                         "optimised-mkl-gemm": parity_mkl,
                         "optimised+ort-tcn": parity_ort,
+                        "optimised-bf16": parity_bf16,
                         "onnxruntime": parity_onnx,
                     }.get(name),
                     "load": load,
@@ -191,16 +213,22 @@ def long_section(preset: str, durations, threads: int) -> dict:
 
 def format_rtf(rows: list) -> str:
     lines = [
-        "| preset | batch | contender | RTF | x eager | x asteroid | GFLOP/s | % of GEMM | max diff | load |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        (
+            "| preset | batch | contender | RTF | x eager | x asteroid | GFLOP/s | % of fp32 GEMM | % of bf16 GEMM "
+            "| max diff | load |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         versus_asteroid = "" if row["speedup_vs_asteroid"] is None else f"{row['speedup_vs_asteroid']:.2f}"
         difference = "" if row["max_abs_diff_vs_eager"] is None else f"{row['max_abs_diff_vs_eager']:.1e}"
+        bf16 = row.get("fraction_of_bf16_gemm")
+        bf16 = "-" if bf16 is None else f"{100 * bf16:.0f}% of {row['gemm_bf16_gflops']:.0f}"
         lines.append(
             f"| {row['preset']} | {row['batch']} | {row['contender']} | {row['rtf']:.4f} | "
             f"{row['speedup_vs_eager']:.2f} | {versus_asteroid} | {row['gflops']:.1f} | "
-            f"{100 * row['fraction_of_gemm']:.0f}% of {row['gemm_gflops']:.0f} | {difference} | {row['load']:.2f} |"
+            f"{100 * row['fraction_of_gemm']:.0f}% of {row['gemm_gflops']:.0f} | {bf16} | {difference} "
+            f"| {row['load']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -289,6 +317,10 @@ def main(argv=None) -> int:
         }
         if onednn_linear_available():
             gemms["gemm-onednn"] = OneDnnGemmProbe(size=size)
+        if native_bf16_available():
+            gemms[BF16_PROBE] = OneDnnBf16GemmProbe(size=size)
+        else:
+            print("# this CPU has no native bf16: no optimised-bf16 row")
         rows = [
             row
             for preset in args.presets
@@ -296,7 +328,8 @@ def main(argv=None) -> int:
         ]
         for name in gemms:
             rates = [row["gemm_gflops_by_library"][name] for row in rows if row["contender"] == "eager"]
-            print(f"# fp32 GEMM {name}: {', '.join(f'{rate:.0f}' for rate in rates)} GFLOP/s (per batch group)")
+            kind = "bf16" if name == BF16_PROBE else "fp32"
+            print(f"# {kind} GEMM {name}: {', '.join(f'{rate:.0f}' for rate in rates)} GFLOP/s (per batch group)")
         results["rtf"] = rows
         print(format_rtf(rows), flush=True)
     for name, section, formatter in (

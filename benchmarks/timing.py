@@ -27,12 +27,14 @@ def interleaved_medians(contenders: dict[str, Callable[[], object]], repeats: in
 class GemmProbe:
     """The machine's fp32 matrix-multiply rate: square `torch.mm` calls (MKL in PyTorch's CPU
     wheels) into a preallocated output, sized to take about `target_s` per call of the probe (it
-    is timed with the others). Subclasses change `multiply` only."""
+    is timed with the others). Subclasses change `multiply` (and `dtype`) only."""
+
+    dtype = torch.float32
 
     def __init__(self, size: int = 2048, target_s: float = 0.25):
         generator = torch.Generator().manual_seed(0)
-        self.a = torch.randn(size, size, generator=generator)
-        self.b = torch.randn(size, size, generator=generator)
+        self.a = torch.randn(size, size, generator=generator).to(self.dtype)
+        self.b = torch.randn(size, size, generator=generator).to(self.dtype)
         self.out = torch.empty(size, size)
         self.flops_per_mm = 2 * size**3
         self.calibrate(target_s)
@@ -63,6 +65,14 @@ class OneDnnGemmProbe(GemmProbe):
     def multiply(self) -> None:
         with torch.inference_mode():
             torch.ops.mkldnn._linear_pointwise(self.a, self.b, None, "none", [], "")
+
+
+class OneDnnBf16GemmProbe(OneDnnGemmProbe):
+    """The same oneDNN product on bfloat16 operands (float32 accumulation, bf16 output): the rate
+    the bf16 fast paths' GEMMs can reach (`optimize_for_*(dtype=torch.bfloat16)`). Only meaningful
+    where `gemm_qrtse.native_bf16_available()`."""
+
+    dtype = torch.bfloat16
 
 
 def load_average() -> float:

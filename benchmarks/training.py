@@ -10,6 +10,8 @@ gradient clipping, Adam) of:
 
 - `eager`: the reference modules (`training.train --reference_path`);
 - `fast`: `QrtseModel.optimize_for_training()`, what `training.train` runs on CPU by default;
+- `fast-bf16`: `optimize_for_training(dtype=torch.bfloat16)`, mixed precision (bf16 GEMMs, float32
+  elsewhere; `training.train --mixed_precision bf16` on CPU), on CPUs with native bf16 only;
 - `fast-no-classifier`: the same without the classifier (Baseline 1's architecture), the exact
   equal-size peer of asteroid's ConvTasNet;
 - `asteroid`: asteroid's ConvTasNet at equal size (our model minus classifier and query), same
@@ -17,11 +19,13 @@ gradient clipping, Adam) of:
 - `compiled` (with `--compile`): `torch.compile` (inductor) of the eager model, compiled before the
   rounds (its compile time is reported, not timed as a step);
 - `loader`: one batch of the real training data path (dynamic mixing + crop + queries);
-- a oneDNN fp32 GEMM probe (square 2048 products), the machine's GEMM rate in the same rounds.
+- a oneDNN fp32 GEMM probe (square 2048 products), the machine's GEMM rate in the same rounds,
+  and the same product in bf16 (`gemm-bf16`, with `fast-bf16`).
 
 Achieved GFLOP/s = the eager step's forward + backward FLOPs (FlopCounterMode; the fast path
 computes the same products) / the fast step's median time; `gemm_fraction` is that over the
-probe's rate. `loader_fraction` = loader / (loader + fast step), the share of a training
+fp32 probe's rate, `fast_fraction_of_bf16_probe` over the bf16 probe's; `fast_bf16_gflops` and
+its two fractions are the same for `fast-bf16`. `loader_fraction` = loader / (loader + fast step), the share of a training
 iteration spent making its batch. The `layout` section compares one training process on 2
 threads with two processes on 1 thread each (aggregate steps per second).
 
@@ -43,8 +47,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.contenders import asteroid_convtasnet, our_model
 from benchmarks.inference import machine
-from benchmarks.timing import GemmProbe, OneDnnGemmProbe, interleaved_medians, load_average
-from modeling_qrtse.gemm_qrtse import onednn_linear_available
+from benchmarks.timing import GemmProbe, OneDnnBf16GemmProbe, OneDnnGemmProbe, interleaved_medians, load_average
+from modeling_qrtse.gemm_qrtse import native_bf16_available, onednn_linear_available
 from modeling_qrtse.losses_qrtse import extraction_loss
 from qrtse.training.cpu_runtime import retain_freed_memory
 
@@ -141,8 +145,10 @@ def compiled_step(preset: str, data: dict):
 
 
 def steps_section(
-    preset: str, batch: int, seconds: float, repeats: int, data_dir: str, probe, compile_: bool = False
+    preset: str, batch: int, seconds: float, repeats: int, data_dir: str, probes: dict, compile_: bool = False
 ) -> dict:
+    """`probes`: `{"gemm": fp32 probe}`, plus `"gemm-bf16"` where the CPU has native bf16 (then
+    `fast-bf16` runs too)."""
     eager = our_model(preset).train()
     fast = our_model(preset).train().optimize_for_training()
     fast_no_classifier = our_model(preset, use_classifier=False).train().optimize_for_training()
@@ -153,6 +159,9 @@ def steps_section(
         "fast": optimizer_step(fast, lambda model: our_loss(model, data)),
         "fast-no-classifier": optimizer_step(fast_no_classifier, lambda model: our_loss(model, data)),
     }
+    if "gemm-bf16" in probes:
+        fast_bf16 = our_model(preset).train().optimize_for_training(dtype=torch.bfloat16)
+        contenders["fast-bf16"] = optimizer_step(fast_bf16, lambda model: our_loss(model, data))
     asteroid, reason = asteroid_convtasnet(config)
     if asteroid is None:
         print(f"[{preset}] asteroid skipped: {reason}")
@@ -164,11 +173,17 @@ def steps_section(
     if compile_:
         contenders["compiled"], compile_s = compiled_step(preset, data)
     contenders["loader"] = loader(data_dir, batch, seconds, config.num_labels)
-    contenders["gemm"] = probe
+    contenders.update(probes)
     flops = step_flops(eager, data)
     medians = interleaved_medians(contenders, repeats)
-    probe_gflops = probe.flops / medians["gemm"] / 1e9
+    probe_gflops = probes["gemm"].flops / medians["gemm"] / 1e9
+    bf16_probe_gflops = probes["gemm-bf16"].flops / medians["gemm-bf16"] / 1e9 if "gemm-bf16" in probes else None
     achieved = flops / medians["fast"] / 1e9
+    achieved_bf16 = flops / medians["fast-bf16"] / 1e9 if "fast-bf16" in medians else None
+
+    def fraction(rate, probe_rate):
+        return None if rate is None or probe_rate is None else rate / probe_rate
+
     row = {
         "preset": preset,
         "batch": batch,
@@ -176,11 +191,13 @@ def steps_section(
         "eager_step_s": medians["eager"],
         "fast_step_s": medians["fast"],
         "fast_no_classifier_step_s": medians["fast-no-classifier"],
+        "fast_bf16_step_s": medians.get("fast-bf16"),
         "asteroid_step_s": medians.get("asteroid"),
         "compiled_step_s": medians.get("compiled"),
         "compile_s": compile_s,
         "loader_step_s": medians["loader"],
         "speedup_vs_eager": medians["eager"] / medians["fast"],
+        "bf16_speedup_vs_fast": medians["fast"] / medians["fast-bf16"] if "fast-bf16" in medians else None,
         "speedup_vs_asteroid": medians["asteroid"] / medians["fast"] if "asteroid" in medians else None,
         "no_classifier_speedup_vs_asteroid": (
             medians["asteroid"] / medians["fast-no-classifier"] if "asteroid" in medians else None
@@ -190,6 +207,11 @@ def steps_section(
         "eager_gflops": flops / medians["eager"] / 1e9,
         "gemm_probe_gflops": probe_gflops,
         "gemm_fraction": achieved / probe_gflops,
+        "fast_bf16_gflops": achieved_bf16,
+        "gemm_bf16_probe_gflops": bf16_probe_gflops,
+        "fast_fraction_of_bf16_probe": fraction(achieved, bf16_probe_gflops),
+        "fast_bf16_fraction_of_fp32_probe": fraction(achieved_bf16, probe_gflops),
+        "fast_bf16_fraction_of_bf16_probe": fraction(achieved_bf16, bf16_probe_gflops),
         "loader_fraction": medians["loader"] / (medians["loader"] + medians["fast"]),
         "load": load_average(),
     }
@@ -207,6 +229,13 @@ def format_steps(rows: list) -> str:
         ),
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    bf16_lines = [
+        (
+            "| preset | fast step | fast-bf16 step | x fast | fast GFLOP/s (% of fp32 / bf16 probe) "
+            "| fast-bf16 GFLOP/s (% of fp32 / bf16 probe) | probes fp32 / bf16 GFLOP/s |"
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         asteroid = "-" if row["asteroid_step_s"] is None else f"{row['asteroid_step_s']:.3f} s"
         versus = "-" if row["speedup_vs_asteroid"] is None else f"{row['speedup_vs_asteroid']:.2f}"
@@ -219,7 +248,15 @@ def format_steps(rows: list) -> str:
             f"| {bare} | {row['fast_gflops']:.0f} | {100 * row['gemm_fraction']:.0f}% of {row['gemm_probe_gflops']:.0f} "
             f"| {row['loader_step_s'] * 1e3:.0f} ms ({100 * row['loader_fraction']:.1f}%) | {row['load']:.2f} |"
         )
-    return "\n".join(lines)
+        if row.get("fast_bf16_step_s") is not None:
+            bf16_lines.append(
+                f"| {row['preset']} | {row['fast_step_s']:.3f} s | {row['fast_bf16_step_s']:.3f} s "
+                f"| {row['bf16_speedup_vs_fast']:.2f} | {row['fast_gflops']:.0f} ({100 * row['gemm_fraction']:.0f}% "
+                f"/ {100 * row['fast_fraction_of_bf16_probe']:.0f}%) | {row['fast_bf16_gflops']:.0f} "
+                f"({100 * row['fast_bf16_fraction_of_fp32_probe']:.0f}% / {100 * row['fast_bf16_fraction_of_bf16_probe']:.0f}%) "
+                f"| {row['gemm_probe_gflops']:.0f} / {row['gemm_bf16_probe_gflops']:.0f} |"
+            )
+    return "\n".join(lines + ([""] + bf16_lines if len(bf16_lines) > 2 else []))
 
 
 def layout_worker(preset: str, threads: int, steps: int) -> None:
@@ -316,11 +353,15 @@ def main(argv=None) -> int:
             data_dir = toy_data_dir(Path(scratch))
         if "steps" in args.sections:
             size = 512 if args.quick else 2048
-            probe = OneDnnGemmProbe(size=size) if onednn_linear_available() else GemmProbe(size=size)
+            probes = {"gemm": OneDnnGemmProbe(size=size) if onednn_linear_available() else GemmProbe(size=size)}
+            if native_bf16_available():
+                probes["gemm-bf16"] = OneDnnBf16GemmProbe(size=size)
+            else:
+                print("# this CPU has no native bf16: no fast-bf16 row")
             for preset in args.presets:
                 seconds = CROP_SECONDS.get(preset, 3.0)
                 results["presets"][preset] = steps_section(
-                    preset, args.batch, seconds, args.repeats, data_dir, probe, args.compile
+                    preset, args.batch, seconds, args.repeats, data_dir, probes, args.compile
                 )
             print(format_steps(list(results["presets"].values())))
     if "layout" in args.sections:

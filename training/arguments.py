@@ -71,7 +71,13 @@ class TrainArguments:
     learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate. Paper: 5e-4."})
     warmup_epochs: float = field(default=10, metadata={"help": "Linear warm-up, then cosine decay to 0. Paper: 10."})
     max_grad_norm: float = field(default=5.0, metadata={"help": "Gradient clipping; 0 disables."})
-    mixed_precision: str = field(default="no", metadata={"help": "no, fp16 or bf16 (Accelerate)."})
+    mixed_precision: str = field(
+        default="no",
+        metadata={
+            "help": "no, fp16 or bf16 (Accelerate). On the CPU fast path bf16 is the fused modules' mixed "
+            "precision (bf16 GEMMs, float32 elsewhere; float32 with a warning on CPUs without native bf16)."
+        },
+    )
     checkpoint_every: int = field(default=500, metadata={"help": "Steps between resumable checkpoints."})
     keep_checkpoints: int = field(default=2, metadata={"help": "Resumable checkpoints kept on disk."})
     evaluate_every: int = field(default=1000, metadata={"help": "Steps between validation runs."})

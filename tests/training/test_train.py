@@ -9,11 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tiny_build import write_tiny_build
 
 from modeling_qrtse import QrtseConfig, QrtseModel
+from modeling_qrtse.gemm_qrtse import native_bf16_available
 from qrtse.training.arguments import DataArguments, ModelArguments
 from qrtse.training.systems import get_system
 from qrtse.training.time_budget import TimeBudget
@@ -124,6 +126,23 @@ def test_fast_and_reference_training_paths_give_the_same_losses(build, tmp_path)
     assert "training path: reference" in reference.stdout + reference.stderr
     assert len(losses(tmp_path / "fast")) == 50
     assert losses(tmp_path / "fast") == pytest.approx(losses(tmp_path / "reference"), rel=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not native_bf16_available(), reason="this CPU has no native bf16 (AVX512-BF16/AMX)")
+def test_bf16_mixed_precision_runs_the_fused_path_and_tracks_float32(build, tmp_path):
+    """`--mixed_precision bf16` on CPU is the fused path's bf16 GEMMs, not Accelerate's autocast
+    (under which the fused modules would fall back to the reference ones): the run says so, and its
+    losses stay within 2% of float32's (of max(|loss|, 1 dB): the loss is a dB value near 0)."""
+    steps = ["--epochs", "2", "--steps_per_epoch", "5", "--checkpoint_every", "1000", "--evaluate_every", "1000"]
+    full = run(train_command(build, tmp_path / "float32", *steps))
+    mixed = run(train_command(build, tmp_path / "bf16", *steps, "--mixed_precision", "bf16"))
+    assert full.returncode == 0, full.stderr[-3000:]
+    assert mixed.returncode == 0, mixed.stderr[-3000:]
+    assert "training path: fast (optimize_for_training, bf16 GEMMs)" in mixed.stdout + mixed.stderr
+    expected, actual = np.array(losses(tmp_path / "float32")), np.array(losses(tmp_path / "bf16"))
+    assert len(actual) == 10
+    assert np.all(np.abs(actual - expected) <= 0.02 * np.maximum(np.abs(expected), 1.0))
 
 
 @pytest.mark.slow
