@@ -4,7 +4,7 @@ mixtures of the real-recordings test split, by the rule that chose the shipped e
 count the queries for which refinement keeps the present class and drops the absent one.
 
     python -m qrtse.training.example_statistic --data-dir data/real --num-examples 50 \
-        --json results/example-statistic/v3-real.json
+        --json results/example-statistic/v4-real.json
 
 The first three of these mixtures are the shipped examples (`qrtse extract --example 1/2/3`).
 Nothing is picked: the mixtures are the split's first N, in order.
