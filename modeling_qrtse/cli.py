@@ -22,14 +22,9 @@ def run_summary(args) -> int:
     from .summary import format_summary, summarize
 
     if args.model:
-        from transformers import AutoConfig
+        from .cli_models import qrtse_config
 
-        from .cli_models import check_qrtse, loading, resolve_model
-
-        source = resolve_model(args.model)
-        with loading(source):
-            check_qrtse(AutoConfig.from_pretrained(source))
-            config = QrtseConfig.from_pretrained(source)
+        _, config = qrtse_config(args.model)
     else:
         config = QrtseConfig.from_preset(args.preset)
     summary = summarize(config)

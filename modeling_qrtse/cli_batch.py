@@ -87,9 +87,13 @@ def weights_digest(model) -> str:
     return digest.hexdigest()
 
 
-def extraction_settings(model, queries, options: dict) -> dict:
-    """Everything that decides an input's outputs, as JSON values (compared on resume)."""
-    return json.loads(json.dumps({"model_sha256": weights_digest(model), "queries": queries, "options": options}))
+def extraction_settings(model, queries, options: dict, dtype: str = "float32") -> dict:
+    """Everything that decides an input's outputs, as JSON values (compared on resume). bf16 GEMMs
+    change the outputs, so a dtype other than float32 is part of them (float32 records predate it)."""
+    settings = {"model_sha256": weights_digest(model), "queries": queries, "options": options}
+    if dtype != "float32":
+        settings["dtype"] = dtype
+    return json.loads(json.dumps(settings))
 
 
 def resume_decision(record, planned: list, settings: dict, overwrite: bool):
@@ -138,15 +142,11 @@ def run_batch(args, extractor, queries, options) -> int:
     """Extract every input of `args.mixture` into the folder `args.output`; see the module docstring."""
     from tqdm.auto import tqdm
 
-    output_dir = Path(args.output)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise ValueError(f"-o {output_dir} must be a folder when extracting several files")
+    output_dir = Path(args.output)  # run_extract has checked that it is not a file
     inputs = expand_inputs(args.mixture, exclude=output_dir)
     check_writable_folder(output_dir)
     sources = {source for source, _ in inputs}
-    settings = extraction_settings(extractor.model, queries, options)
-    if getattr(args, "dtype", "float32") != "float32":  # bf16 GEMMs change the outputs (float32 records unchanged)
-        settings["dtype"] = args.dtype
+    settings = extraction_settings(extractor.model, queries, options, getattr(args, "dtype", "float32"))
     report = BatchReport(output_dir)
     report.check_replaceable(args.overwrite)
     earlier = report.records()

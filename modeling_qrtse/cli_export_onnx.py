@@ -26,9 +26,7 @@ def add_export_onnx_command(subparsers) -> None:
 
 
 def run_export_onnx(args) -> int:
-    from transformers import AutoConfig
-
-    from .cli_models import check_qrtse, loading, resolve_model
+    from .cli_models import load_checked_model
     from .cli_output_files import check_output_paths, write_atomically
     from .configuration_qrtse import QrtseConfig
     from .modeling_qrtse import QrtseModel
@@ -41,10 +39,7 @@ def run_export_onnx(args) -> int:
     if args.preset:
         model = QrtseModel(QrtseConfig.from_preset(args.preset))
     else:
-        source = resolve_model(args.model)
-        with loading(source):
-            check_qrtse(AutoConfig.from_pretrained(source))
-            model = QrtseModel.from_pretrained(source)
+        model = load_checked_model(args.model)
     options = {"threshold": args.threshold, "opset": args.opset, "refinement": args.refinement}
     write_atomically(args.output, lambda partial: export_onnx(model.eval(), partial, **options))
     print(f"wrote {args.output}")

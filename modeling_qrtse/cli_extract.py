@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from .cli_batch import extract_targets, run_batch
-from .cli_models import check_qrtse, loading, resolve_model
+from .cli_models import loading, qrtse_config
 from .cli_output_files import check_output_paths, write_audio
 from .example_mixtures import example_mixture
 
@@ -107,11 +107,8 @@ def load_pipeline(model=None, dtype: str = "float32"):
     from .pipeline_qrtse import TASK, TargetSoundExtractionPipeline
 
     logging.disable_progress_bar()  # keep the command's output to what it found
-    from transformers import AutoConfig
-
-    source = resolve_model(model)
+    source, _ = qrtse_config(model)
     with loading(source):
-        check_qrtse(AutoConfig.from_pretrained(source))
         extractor = pipeline(TASK, model=source, pipeline_class=TargetSoundExtractionPipeline)
     if dtype != "float32":
         extractor.model = extractor.model.optimize_for_inference(dtype=dtype)
@@ -286,12 +283,7 @@ def example_verdict(target: dict, present) -> str:
 
 
 def run_classes(args) -> int:
-    from transformers import AutoConfig
-
-    source = resolve_model(args.model)
-    with loading(source):
-        config = AutoConfig.from_pretrained(source)
-        check_qrtse(config)
+    _, config = qrtse_config(args.model)
     labels = [config.id2label[index] for index in sorted(config.id2label)]
     print(json.dumps(labels) if args.json else "\n".join(f"{index:3d}  {label}" for index, label in enumerate(labels)))
     return 0

@@ -45,26 +45,30 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def check_qrtse(config) -> None:
-    """ValueError for a config of another model type (inside `loading`, it names the model)."""
-    if getattr(config, "model_type", None) != "qrtse":
-        raise ValueError(f"it is a {getattr(config, 'model_type', None)!r} model, not a qrtse one")
-
-
-def load_checked_model(model) -> str:
-    """Resolve `model` and load it once as a qrtse model (config type, weights), so a bad one is
-    a ValueError before any work; returns the resolved source."""
+def qrtse_config(model) -> tuple:
+    """`(source, config)` of `model` (resolved as `resolve_model` does): one ValueError naming the
+    model when the config is missing, malformed or of another model type."""
     from transformers import AutoConfig
+
+    source = resolve_model(model)
+    with loading(source):
+        config = AutoConfig.from_pretrained(source)
+        if getattr(config, "model_type", None) != "qrtse":
+            raise ValueError(f"it is a {getattr(config, 'model_type', None)!r} model, not a qrtse one")
+    return source, config
+
+
+def load_checked_model(model):
+    """The `QrtseModel` of `model`, loaded once (config type, weights), so a bad one is a
+    ValueError before any work."""
     from transformers.utils import logging
 
     from .modeling_qrtse import QrtseModel
 
-    logging.disable_progress_bar()  # a check, not a download: keep the output to its result
-    source = resolve_model(model)
+    logging.disable_progress_bar()  # keep the command's output to its result
+    source, _ = qrtse_config(model)
     with loading(source):
-        check_qrtse(AutoConfig.from_pretrained(source))
-        QrtseModel.from_pretrained(source)
-    return source
+        return QrtseModel.from_pretrained(source)
 
 
 def exit_status(prog: str, command) -> int:
