@@ -8,10 +8,10 @@ For each preset (small: batch 8, 3 s crops; paper: batch 8, 6 s crops), interlea
 (A B C D E A B C D E ...) summarised by medians time one optimizer step (forward, backward,
 gradient clipping, Adam) of:
 
-- `eager`: the reference modules (`training.train --reference_path`);
-- `fast`: `QrtseModel.optimize_for_training()`, what `training.train` runs on CPU by default;
+- `eager`: the reference modules (`qrtse.training.train --reference_path`);
+- `fast`: `QrtseModel.optimize_for_training()`, what `qrtse.training.train` runs on CPU by default;
 - `fast-bf16`: `optimize_for_training(dtype=torch.bfloat16)`, mixed precision (bf16 GEMMs, float32
-  elsewhere; `training.train --mixed_precision bf16` on CPU), on CPUs with native bf16 only;
+  elsewhere; `qrtse.training.train --mixed_precision bf16` on CPU), on CPUs with native bf16 only;
 - `fast-no-classifier`: the same without the classifier (Baseline 1's architecture), the exact
   equal-size peer of asteroid's ConvTasNet;
 - `asteroid`: asteroid's ConvTasNet at equal size (our model minus classifier and query), same
@@ -29,7 +29,7 @@ its two fractions are the same for `fast-bf16`. `loader_fraction` = loader / (lo
 iteration spent making its batch. The `layout` section compares one training process on 2
 threads with two processes on 1 thread each (aggregate steps per second).
 
-Every contender runs with `training.cpu_runtime.retain_freed_memory()`, as `training.train` does
+Every contender runs with `qrtse.training.cpu_runtime.retain_freed_memory()`, as `qrtse.training.train` does
 on CPU for either path (`--default-allocator` leaves glibc's settings alone, to measure its effect).
 """
 
@@ -54,7 +54,7 @@ from qrtse.training.cpu_runtime import retain_freed_memory
 
 SECTIONS = ("steps", "layout")
 CROP_SECONDS = {"small": 3.0, "paper": 6.0, "tiny": 1.0}
-MAX_GRAD_NORM = 5.0  # training.train's default
+MAX_GRAD_NORM = 5.0  # qrtse.training.train's default
 
 
 def synthetic_batch(config, batch: int, seconds: float, seed: int = 0) -> dict:
@@ -115,8 +115,9 @@ def toy_data_dir(root: Path) -> str:
     return str(build(*toy_builtin_arguments(root / "data")))
 
 
-def loader(data_dir: str, batch: int, seconds: float, num_labels: int):
-    """A no-argument call that makes the next training batch exactly as `training.train` does."""
+def loader(data_dir: str, batch: int, seconds: float, config):
+    """A no-argument call that makes the next training batch exactly as `qrtse.training.train` does."""
+    from modeling_qrtse import QrtseProcessor
     from qrtse.training.arguments import DataArguments, TrainArguments
     from qrtse.training.data_loading import training_batches
     from qrtse.training.train import prepare_batch
@@ -125,10 +126,11 @@ def loader(data_dir: str, batch: int, seconds: float, num_labels: int):
     train_args = TrainArguments(batch_size=batch, steps_per_epoch=10_000)
     batches = iter(training_batches(data_args, train_args, 0, SimpleNamespace(process_index=0)))
     segment = round(seconds * 16000)
+    processor = QrtseProcessor.from_config(config)
     state = {"step": 0}
 
     def next_batch():
-        prepare_batch(next(batches), num_labels, 0, state["step"], 0, segment, 0.0, torch.device("cpu"))
+        prepare_batch(next(batches), processor, 0, state["step"], 0, segment, 0.0, torch.device("cpu"))
         state["step"] += 1
 
     return next_batch
@@ -172,7 +174,7 @@ def steps_section(
     compile_s = None
     if compile_:
         contenders["compiled"], compile_s = compiled_step(preset, data)
-    contenders["loader"] = loader(data_dir, batch, seconds, config.num_labels)
+    contenders["loader"] = loader(data_dir, batch, seconds, config)
     contenders.update(probes)
     flops = step_flops(eager, data)
     medians = interleaved_medians(contenders, repeats)
@@ -304,7 +306,7 @@ def parse_args(argv):
     parser.add_argument(
         "--data-dir",
         default="data/builtin",
-        help="training.build_dataset output for the loader "
+        help="qrtse.training.build_dataset output for the loader "
         "(a toy built-in corpus is built in a temporary folder when it does not exist)",
     )
     parser.add_argument("--layout-steps", type=int, help="steps per process in the layout section (default: 20)")

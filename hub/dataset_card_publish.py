@@ -1,4 +1,4 @@
-"""The card of a published evaluation dataset: the build's own card (`training.dataset_card`),
+"""The card of a published evaluation dataset: the build's own card (`qrtse.training.dataset_card`),
 adapted to what the Hub repository holds (which splits, audio or recipes only, how to load it)."""
 
 from huggingface_hub import DatasetCard
@@ -10,7 +10,7 @@ RECIPES_ONLY_NOTE = """\
 > **Recipes only.** The rendered audio is not redistributed here (see the licences below): this
 > repository holds no `{columns}` columns, and each row keeps its recipe (clip ids, onsets,
 > offsets, gains, SNRs). Anyone holding the original datasets rebuilds every
-> mixture bit-exactly with `training.frozen_split.rebuild_mixture(row, foreground_pool, background_pool)`.
+> mixture bit-exactly with `qrtse.training.frozen_split.rebuild_mixture(row, foreground_pool, background_pool)`.
 
 """
 

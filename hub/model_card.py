@@ -48,7 +48,7 @@ def select_system(results: dict, model_dir=None, system: str | None = None) -> s
 
 
 def setting_key(setting) -> str:
-    """How `training.evaluate` writes a refinement setting in a score key: `str(float)` or `oracle`."""
+    """How `qrtse.training.evaluate` writes a refinement setting in a score key: `str(float)` or `oracle`."""
     return setting if isinstance(setting, str) else str(float(setting))
 
 

@@ -2,9 +2,9 @@
 
     python -m qrtse.hub.push_dataset --build data/builtin --repo-id user/qrtse-builtin-mixtures [--splits test]
 
-The splits come from `training.build_dataset`'s output (`<build>/mixtures`), the card from its
-README.md (adapted by `hub.dataset_card_publish`). Only the recipes are published
-(`training.frozen_split.recipes_only`) when the source's licence forbids redistributing rendered
+The splits come from `qrtse.training.build_dataset`'s output (`<build>/mixtures`), the card from its
+README.md (adapted by `qrtse.hub.dataset_card_publish`). Only the recipes are published
+(`qrtse.training.frozen_split.recipes_only`) when the source's licence forbids redistributing rendered
 audio (FSDKaggle2018 + TAU: TAU is non-commercial) or the builder cannot know it (your own
 folders or datasets: pass `--include-audio` if you may redistribute every clip); `--recipes-only`
 forces recipes for any build. Load it back with `datasets.load_dataset("user/qrtse-builtin-mixtures")`.
@@ -24,7 +24,7 @@ from qrtse.training.frozen_split import load_frozen_split, recipes_only
 from .dataset_card_publish import published_card
 from .training_data import training_data
 
-FALLBACK_CARD = "---\nlicense: other\ntask_categories:\n- audio-to-audio\n---\n# qrtse mixtures\n\nBuilt by `training.build_dataset`.\n"
+FALLBACK_CARD = "---\nlicense: other\ntask_categories:\n- audio-to-audio\n---\n# qrtse mixtures\n\nBuilt by `qrtse.training.build_dataset`.\n"
 
 
 def build_splits(build: Path) -> list:
@@ -32,7 +32,7 @@ def build_splits(build: Path) -> list:
     folder = build / "mixtures"
     if not (folder / "dataset_dict.json").is_file():
         raise FileNotFoundError(
-            f"{build} has no frozen splits (mixtures/dataset_dict.json): build it with training.build_dataset"
+            f"{build} has no frozen splits (mixtures/dataset_dict.json): build it with qrtse.training.build_dataset"
         )
     return list(load_from_disk(str(folder)).keys())
 
@@ -82,7 +82,7 @@ def push_dataset(build, repo_id, splits=None, force_recipes_only=False, private=
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--build", required=True, help="output folder of training.build_dataset")
+    parser.add_argument("--build", required=True, help="output folder of qrtse.training.build_dataset")
     parser.add_argument("--repo-id", required=True, help="namespace/name of the dataset repository")
     parser.add_argument("--splits", nargs="+", help="splits to publish (default: all frozen splits of the build)")
     audio = parser.add_mutually_exclusive_group()
@@ -97,7 +97,7 @@ def main(argv=None):
 
     def run():
         if not (Path(args.build) / "build_info.json").is_file():
-            raise ValueError(f"--build {args.build} is not an output folder of training.build_dataset")
+            raise ValueError(f"--build {args.build} is not an output folder of qrtse.training.build_dataset")
         url = push_dataset(args.build, args.repo_id, args.splits, args.recipes_only, args.private, args.include_audio)
         print(f"Published {args.repo_id}: {url}")
 

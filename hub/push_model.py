@@ -5,8 +5,8 @@
 
 One commit holds what `pipeline(model="user/qrtse-small", trust_remote_code=True)` needs without
 this package: `model.safetensors`, `config.json` (with `auto_map` and `custom_pipelines`, written
-by the pipeline's `save_pretrained`), `preprocessor_config.json`, the model and pipeline code,
-plus the generated model card (README.md), LICENSE.md and the evaluation JSON.
+by the pipeline's `save_pretrained`), `preprocessor_config.json`, `processor_config.json` (the
+processor's classes, for `AutoProcessor`), the model, processor and pipeline code, plus the generated model card (README.md), LICENSE.md and the evaluation JSON.
 
 Uses `HF_ENDPOINT` / `HF_TOKEN` as huggingface_hub does (see `tests/hub/local_hub.py` for a local Hub).
 """

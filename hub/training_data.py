@@ -1,5 +1,5 @@
 """What a card says about the data a model was trained on, and whether its audio may be
-published: one entry per `training.build_dataset` source name (`build_info.json["source"]`)."""
+published: one entry per `qrtse.training.build_dataset` source name (`build_info.json["source"]`)."""
 
 from dataclasses import dataclass
 

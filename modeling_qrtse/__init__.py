@@ -1,6 +1,6 @@
 """qrtse: target sound extraction with context-aware query refinement, for transformers."""
 
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_qrtse import FSD_KAGGLE_2018_LABELS, QrtseConfig
@@ -8,6 +8,7 @@ from .default_checkpoint import default_model_path
 from .feature_extraction_qrtse import QrtseFeatureExtractor
 from .modeling_qrtse import QrtseAnalysis, QrtseModel, QrtseOutput, QrtsePreTrainedModel
 from .pipeline_qrtse import TASK, TargetSoundExtractionPipeline
+from .processing_qrtse import QrtseProcessor
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,7 @@ __all__ = [
     "QrtseModel",
     "QrtseOutput",
     "QrtsePreTrainedModel",
+    "QrtseProcessor",
     "TargetSoundExtractionPipeline",
     "__version__",
     "default_model_path",
@@ -28,20 +30,20 @@ __all__ = [
 AutoConfig.register(QrtseConfig.model_type, QrtseConfig)
 AutoModel.register(QrtseConfig, QrtseModel)
 AutoFeatureExtractor.register(QrtseConfig, QrtseFeatureExtractor)
+AutoProcessor.register(QrtseConfig, QrtseProcessor)
 QrtseConfig.register_for_auto_class()
 QrtseModel.register_for_auto_class("AutoModel")
 QrtseFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
+QrtseProcessor.register_for_auto_class("AutoProcessor")
+# Registered without a default model: what registration gives the class is what a pipeline's
+# `save_pretrained` writes into config.json (`custom_pipelines`), and a folder of this
+# installation means nothing on another machine or the Hub.
 PIPELINE_REGISTRY.register_pipeline(
-    TASK,
-    pipeline_class=TargetSoundExtractionPipeline,
-    pt_model=AutoModel,
-    default={"model": (str(default_model_path()), None)},
-    type="audio",
+    TASK, pipeline_class=TargetSoundExtractionPipeline, pt_model=AutoModel, type="audio"
 )
-# `pipeline(TASK)` takes its default model from the registry. The class's own copy of the task
-# is what `save_pretrained` writes into a saved model's config.json (`custom_pipelines`), where a
-# folder of this installation means nothing: it is kept without the default, once, here.
-TargetSoundExtractionPipeline._registered_impl = {
-    task: {key: value for key, value in info.items() if key != "default"}
-    for task, info in TargetSoundExtractionPipeline._registered_impl.items()
+# `pipeline(TASK)` with no model reads its default from the registry's own entry (a new dict, so
+# the class's copy stays without it): the embedded checkpoint, which loads offline.
+PIPELINE_REGISTRY.supported_tasks[TASK] = {
+    **PIPELINE_REGISTRY.supported_tasks[TASK],
+    "default": {"model": (str(default_model_path()), None)},
 }

@@ -185,9 +185,7 @@ def run_extract(args) -> int:
         check_output_paths(written, [mixture_path], args.overwrite)
     options = extraction_options(args)
     extractor = load_pipeline(args.model, args.dtype)
-    from .query_qrtse import parse_query
-
-    parse_query(queries, extractor.model.config.label2id)  # bad labels fail before any work
+    extractor.processor.encode_query(queries)  # bad labels fail before any work
     if batch:
         return run_batch(args, extractor, queries, options)
     if example is not None:

@@ -143,7 +143,7 @@ class QrtseConfig(PretrainedConfig):
             Default theta of eq. (7); 0 disables refinement.
         class_thresholds (`dict[str, float]`, *optional*):
             Per-class theta of eq. (7) by class name (chosen on validation by
-            `training.select_class_thresholds`); classes it does not name take
+            `qrtse.training.select_class_thresholds`); classes it does not name take
             `refinement_threshold`. A `threshold=` given to a call overrides them all.
         frame_smoothing (`dict`, *optional*):
             How frame-level refinement (`refinement="frame"`) decides and smooths its frame

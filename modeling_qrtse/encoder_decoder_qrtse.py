@@ -25,14 +25,20 @@ class QrtseEncoder(nn.Module):
         remainder = (num_samples + 2 * self.edge - self.window) % self.hop
         return self.edge, self.edge + (self.hop - remainder) % self.hop
 
+    def pad(self, waveform: torch.Tensor) -> torch.Tensor:
+        """`waveform` `(batch, time)` with its [`padding`]: zeros concatenated rather than
+        `F.pad`, so that ONNX tracing records the padding as computed from the input's length."""
+        left, right = self.padding(waveform.shape[-1])
+        zeros = waveform.new_zeros
+        return torch.cat([zeros(waveform.shape[0], left), waveform, zeros(waveform.shape[0], right)], dim=-1)
+
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        padded = F.pad(waveform, self.padding(waveform.shape[-1]))
-        return F.relu(self.conv(padded.unsqueeze(1)))
+        return F.relu(self.conv(self.pad(waveform).unsqueeze(1)))
 
     def forward_gemm(self, waveform: torch.Tensor) -> torch.Tensor:
         """The same as one GEMM of overlapping frames with the filters, computed time-major: returns
         a `(batch, D, frames)` view of `(batch, frames, D)` storage (what the fast TCNs read)."""
-        frames = F.pad(waveform, self.padding(waveform.shape[-1])).unfold(-1, self.window, self.hop)
+        frames = self.pad(waveform).unfold(-1, self.window, self.hop)
         features = torch.matmul(frames, self.conv.weight.view(self.conv.out_channels, self.window).t())
         return features.relu_().transpose(1, 2)  # in place is autograd-safe: matmul keeps its inputs
 

@@ -3,7 +3,7 @@
 `extract_long_form(model, waveform, query, ...)` is the one long-form implementation (as asteroid's
 `LambdaOverlapAdd` or demucs' `apply_model` sit beside their models): the pipeline calls it, and the
 CLI, the Space and batch extraction go through the pipeline. Input that fits one chunk takes one
-pass and equals `QrtseModel.forward` (what `training.evaluate` scores on its 6 s mixtures); longer
+pass and equals `QrtseModel.forward` (what `qrtse.training.evaluate` scores on its 6 s mixtures); longer
 input is cut into chunks with exact context (`chunking_qrtse`).
 
 Refinement (eq. 7) is decided per file (`refinement="file"`: pass 1 classifies every chunk and
@@ -30,15 +30,14 @@ Shipped as remote code next to the model: flat sibling imports and torch only.
 
 import math
 import numbers
-from dataclasses import dataclass
 
 import torch
 from transformers.utils import logging
 
 from .chunking_qrtse import StreamingPooling, context_samples, plan_batch_chunks
 from .frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query
-from .modeling_qrtse import QrtseAnalysis, frame_validity, padded_frame_mask
-from .refinement_qrtse import check_threshold, refine_items, resolve_threshold
+from .modeling_qrtse import QrtseAnalysis, QrtseOutput
+from .refinement_qrtse import ORACLE_THRESHOLD, check_threshold, resolve_threshold
 
 logger = logging.get_logger(__name__)
 
@@ -51,36 +50,8 @@ CROSSFADE_S = 0.05
 MIN_CHUNK_LENGTH_S = 2 * CROSSFADE_S
 
 
-@dataclass
-class LongFormOutput:
-    """What `extract_long_form` returns.
-
-    Attributes:
-        extracted_values (`torch.FloatTensor` of shape `(batch, K, time)`): float32, zero past
-            each item's length.
-        refined_query (`torch.FloatTensor` of shape `(batch, K, classes)`): the query actually
-            extracted (per chunk refinement: classes kept in at least one chunk of the item).
-        clip_probabilities (`torch.FloatTensor` of shape `(batch, classes)`, *optional*): pooled
-            over the whole file; None without classifier.
-        frame_probabilities (`torch.FloatTensor` of shape `(batch, frames, classes)`, *optional*):
-            with `return_probabilities`; zero on frames past each item's end.
-        chunk_refined_query (`(batch, chunks, K, classes)`), chunk_bounds (`(batch, chunks, 2)`,
-            core start and end in samples) and chunk_probabilities (`(batch, chunks, classes)`):
-            with `refinement="chunk"` on input longer than one chunk, else None. An item with
-            fewer chunks than the batch's most has empty bounds at its end for the rest.
-        frame_activity (`torch.BoolTensor` of shape `(batch, frames, classes)`, *optional*): with
-            `refinement="frame"`, which classes refinement kept in which frame (queried or not);
-            the frame query of query k is `query[:, k, None] * frame_activity`.
-    """
-
-    extracted_values: torch.Tensor
-    refined_query: torch.Tensor
-    clip_probabilities: torch.Tensor | None = None
-    frame_probabilities: torch.Tensor | None = None
-    chunk_refined_query: torch.Tensor | None = None
-    chunk_bounds: torch.Tensor | None = None
-    chunk_probabilities: torch.Tensor | None = None
-    frame_activity: torch.Tensor | None = None
+# The model's output type: `extract_long_form` fills its long-form fields (`QrtseOutput`).
+LongFormOutput = QrtseOutput
 
 
 def check_long_form_options(refinement: str, chunk_length_s: float, context_s: float | None, config=None) -> None:
@@ -111,47 +82,35 @@ def check_long_form_options(refinement: str, chunk_length_s: float, context_s: f
 
 
 class _Extraction:
-    """One call's state: the model, its input, and the refinement settings."""
+    """One call's state: the model, its input, and the refinement settings. Every step on the
+    audio is the model's own (`analyze`, `refine`, `extract`); this class plans and combines."""
 
-    def __init__(self, model, waveform, query, attention_mask, threshold, refine, oracle_presence, has_oracle):
+    def __init__(self, model, waveform, query, attention_mask, threshold, oracle_presence, has_oracle):
         self.model, self.config = model, model.config
         self.waveform, self.query, self.attention_mask = waveform, query, attention_mask
         if attention_mask is None:
             self.lengths = torch.full((waveform.shape[0],), waveform.shape[-1], device=waveform.device)
         else:
             self.lengths = attention_mask.sum(-1)
-        self.threshold, self.refine = threshold, refine
+        self.threshold = threshold
         self.oracle_presence, self.has_oracle = oracle_presence, has_oracle
         self.has_classifier = getattr(model, "classifier", None) is not None
 
-    def encode(self, chunk) -> QrtseAnalysis:
-        """Eqs. (1)-(2) on one chunk: mixture features X and shared features Z of each item's own
-        chunk; whatever lies past it in the batch's slice is masked as padding."""
+    def analyze(self, chunk, classify: bool) -> QrtseAnalysis:
+        """`model.analyze` of one chunk: each item's own chunk, whatever lies past it in the batch's
+        slice masked as padding (the output there is dropped by its crossfade weights)."""
         waveform = self.waveform[:, chunk.start : chunk.end]
         lengths = chunk.lengths().to(waveform.device)
         attention_mask = None
         if bool((lengths < waveform.shape[-1]).any()):
             attention_mask = torch.arange(waveform.shape[-1], device=waveform.device) < lengths[:, None]
-        mixture_features = self.model.encode(waveform, attention_mask)
-        frame_mask = padded_frame_mask(frame_validity(self.config, lengths, mixture_features.shape[-1]))
-        shared_features = self.model.extract_shared_features(mixture_features, frame_mask)
-        # Classification is done separately (per file or per chunk), hence no probabilities here;
-        # the output past each item's chunk is dropped by its crossfade weights.
-        return QrtseAnalysis(mixture_features, shared_features, None, None, waveform.shape[-1], frame_mask=frame_mask)
+        return self.model.analyze(waveform, attention_mask, classify=classify)
 
-    def classify(self, analysis, chunk) -> tuple:
-        """Eq. (6) frame probabilities of one chunk `(batch, frames, classes)` and the 0/1 weights
-        of the frames each item's chunk owns and that hold real audio."""
-        shared_features = analysis.shared_features
-        num_frames = shared_features.shape[-1]
-        valid = frame_validity(self.config, chunk.lengths().to(shared_features.device), num_frames)
-        frames = shared_features.new_zeros(shared_features.shape[0], num_frames, self.config.num_labels)
-        # Items with no audio in this chunk (batch padding) are skipped: the GRU needs a frame.
-        rows = valid.any(dim=1)
-        if bool(rows.any()):
-            frames[rows] = self.model.classify(shared_features[rows], valid[rows])[1]
-        owned = chunk.owned_frames(num_frames, self.config.hop_samples).to(valid.device)
-        return frames, valid & owned
+    def frame_weights(self, analysis, chunk) -> torch.Tensor:
+        """0/1 weights `(batch, frames)` of the chunk's frames that each item's chunk owns and
+        that hold real audio."""
+        valid = analysis.valid_frames
+        return valid & chunk.owned_frames(valid.shape[-1], self.config.hop_samples).to(valid.device)
 
     def new_frames(self):
         """The file's frame probabilities `(batch, frames, classes)`, filled chunk by chunk."""
@@ -165,9 +124,7 @@ class _Extraction:
         file_frames[:, first : first + frames.shape[1]][weights] = frames[weights]
 
     def refined(self, probabilities):
-        if not self.refine:
-            return self.query
-        return refine_items(self.query, probabilities, self.threshold, self.oracle_presence, self.has_oracle)
+        return self.model.refine(self.query, probabilities, self.threshold, self.oracle_presence, self.has_oracle)
 
     def add_extraction(self, extracted, analysis, refined, chunk, crossfade) -> None:
         """Eqs. (3)-(5) on one chunk, weighted by each item's crossfade window and added to the output."""
@@ -187,16 +144,16 @@ class _Extraction:
         pooling = StreamingPooling(self.config.classifier_pooling)
         file_frames = self.new_frames() if keep_frames else None
         for chunk in plan:
-            analysis = self.encode(chunk)
+            analysis = self.analyze(chunk, classify=True)
             if len(plan) == 1:
                 cached[chunk] = analysis
-            frames, weights = self.classify(analysis, chunk)
+            frames, weights = analysis.frame_probabilities, self.frame_weights(analysis, chunk)
             pooling.add(frames, weights)
             if keep_frames:
                 self.place_frames(file_frames, frames, weights, chunk)
         return pooling.result(), file_frames
 
-    def per_file(self, plan, crossfade, return_probabilities) -> LongFormOutput:
+    def per_file(self, plan, crossfade, return_probabilities) -> QrtseOutput:
         """Pass 1 classifies every chunk and pools over the file; pass 2 extracts with the refined
         query. A single chunk keeps its features, so short inputs take one pass."""
         cached, clip_probabilities, frame_probabilities = {}, None, None
@@ -205,7 +162,8 @@ class _Extraction:
         refined = self.refined(clip_probabilities)
         extracted = self.new_output()
         for chunk in plan:
-            self.add_extraction(extracted, cached.pop(chunk, None) or self.encode(chunk), refined, chunk, crossfade)
+            analysis = cached.pop(chunk, None) or self.analyze(chunk, classify=False)
+            self.add_extraction(extracted, analysis, refined, chunk, crossfade)
         return self.finish(extracted, refined, clip_probabilities, frame_probabilities)
 
     def activity_per_item(self, frame_probabilities, clip_probabilities, smoothing) -> torch.Tensor:
@@ -224,7 +182,7 @@ class _Extraction:
             )[0]
         return activity
 
-    def per_frame(self, plan, crossfade, return_probabilities, smoothing, activity=None) -> LongFormOutput:
+    def per_frame(self, plan, crossfade, return_probabilities, smoothing, activity=None) -> QrtseOutput:
         """Pass 1 collects every chunk's frame probabilities and decides, over the whole file,
         which classes are active in which frame (unless `activity` is given); pass 2 extracts
         each chunk with its frames of the time-varying query."""
@@ -245,10 +203,10 @@ class _Extraction:
                 f"frame_activity must have shape {(self.query.shape[0], num_frames, self.query.shape[-1])} "
                 f"(batch, frames, classes), got {tuple(activity.shape)}"
             )
-        activity = activity.to(torch.bool) & frame_validity(self.config, self.lengths, num_frames)[..., None]
+        activity = activity.to(torch.bool) & self.model.valid_frames(self.lengths, num_frames)[..., None]
         extracted = self.new_output()
         for chunk in plan:
-            analysis = cached.pop(chunk, None) or self.encode(chunk)
+            analysis = cached.pop(chunk, None) or self.analyze(chunk, classify=False)
             first = chunk.start // hop
             chunk_activity = activity[:, first : first + analysis.mixture_features.shape[-1]]
             self.add_extraction(extracted, analysis, frame_query(self.query, chunk_activity), chunk, crossfade)
@@ -259,7 +217,7 @@ class _Extraction:
         output.frame_activity = activity
         return output
 
-    def per_chunk(self, plan, crossfade, return_probabilities) -> LongFormOutput:
+    def per_chunk(self, plan, crossfade, return_probabilities) -> QrtseOutput:
         """Classify, refine and extract each chunk on its own (one pass)."""
         extracted = self.new_output()
         file_pooling = StreamingPooling(self.config.classifier_pooling) if self.has_classifier else None
@@ -267,10 +225,10 @@ class _Extraction:
         refined_union = torch.zeros_like(self.query)
         chunk_refined, chunk_probabilities, chunk_bounds = [], [], []
         for chunk in plan:
-            analysis = self.encode(chunk)
+            analysis = self.analyze(chunk, classify=True)
             probabilities = None
             if self.has_classifier:
-                frames, weights = self.classify(analysis, chunk)
+                frames, weights = analysis.frame_probabilities, self.frame_weights(analysis, chunk)
                 file_pooling.add(frames, weights)
                 chunk_pooling = StreamingPooling(self.config.classifier_pooling)
                 chunk_pooling.add(frames, weights)
@@ -297,10 +255,10 @@ class _Extraction:
         output.chunk_probabilities = torch.stack(chunk_probabilities, dim=1) if self.has_classifier else None
         return output
 
-    def finish(self, extracted, refined, clip_probabilities, frame_probabilities) -> LongFormOutput:
+    def finish(self, extracted, refined, clip_probabilities, frame_probabilities) -> QrtseOutput:
         if self.attention_mask is not None:  # zero the padding (batches, inputs shorter than a window)
             extracted = extracted * self.attention_mask[:, None].to(extracted.dtype)
-        return LongFormOutput(
+        return QrtseOutput(
             extracted_values=extracted,
             refined_query=refined,
             clip_probabilities=clip_probabilities,
@@ -323,7 +281,7 @@ def extract_long_form(
     return_probabilities: bool = False,
     frame_smoothing=None,
     frame_activity: torch.Tensor | None = None,
-) -> LongFormOutput:
+) -> QrtseOutput:
     """Extract `query` `(batch, K, classes)` from `input_values` `(batch, time)` of any length.
 
     Args:
@@ -353,29 +311,29 @@ def extract_long_form(
     smoothing = FrameSmoothing.from_dict(config.frame_smoothing if frame_smoothing is None else frame_smoothing)
     if frame_activity is not None and refinement != "frame":
         raise ValueError(f'frame_activity needs refinement="frame", got refinement={refinement!r}')
-    has_classifier = getattr(model, "classifier", None) is not None
-    oracle_everywhere = has_oracle is not None and bool(has_oracle.all())
-    if refine and not has_classifier and not oracle_everywhere and frame_activity is None:
-        raise ValueError(
-            "This model has no classifier (use_classifier=False): pass oracle_classes=[...] or refine=False"
-        )
-    refine = True if refine is None else refine
-    waveform = input_values.to(model.dtype)
-    num_samples = waveform.shape[-1]
     threshold = resolve_threshold(config, threshold)
     check_threshold(threshold, config.num_labels)
+    has_classifier = getattr(model, "classifier", None) is not None
+    if refine is False:  # the query as given: theta = 0, no oracle
+        threshold, oracle_presence, has_oracle = 0.0, None, None
+    elif not has_classifier and frame_activity is None:
+        if refine:  # must refine: only oracle items can (else the model's one "no classifier" error)
+            model.refine(query, None, ORACLE_THRESHOLD, oracle_presence, has_oracle)
+        threshold = 0.0  # nothing to refine with but the oracle
+    waveform = input_values.to(model.dtype)
+    num_samples = waveform.shape[-1]
     rate, hop = config.sampling_rate, config.hop_samples
     chunk_samples = round(chunk_length_s * rate) if chunk_length_s > 0 else num_samples
     crossfade = min(round(CROSSFADE_S * rate), chunk_samples // 2)
     context = context_samples(config, crossfade) if context_s is None else round(context_s * rate)
-    extraction = _Extraction(model, waveform, query, attention_mask, threshold, refine, oracle_presence, has_oracle)
+    extraction = _Extraction(model, waveform, query, attention_mask, threshold, oracle_presence, has_oracle)
     plan = plan_batch_chunks(extraction.lengths.tolist(), chunk_samples, context, hop)
     if len(plan) > 1 and config.norm_type != "cLN":
         logger.warning_once(
             f"norm_type={config.norm_type!r} normalises over the whole input, so chunked extraction only "
             "approximates one pass; use chunk_length_s=0 for the exact result (memory grows with length)"
         )
-    if refinement == "frame" and refine:
+    if refinement == "frame" and refine is not False:
         return extraction.per_frame(plan, crossfade, return_probabilities, smoothing, frame_activity)
     if refinement == "chunk" and len(plan) > 1:
         return extraction.per_chunk(plan, crossfade, return_probabilities)

@@ -11,27 +11,31 @@ from transformers.utils import ModelOutput
 from .classifier_qrtse import QrtseClassifier
 from .configuration_qrtse import QrtseConfig
 from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
-from .fast_inference_qrtse import optimize_for_inference
-from .fast_training_qrtse import optimize_for_training
 from .frame_refinement_qrtse import empty_frame_gate
 from .losses_qrtse import classification_loss, extraction_loss
 from .refinement_qrtse import (
-    ORACLE_THRESHOLD,
+    Threshold,
     check_query,
     check_threshold,
     check_waveform,
-    refine_query,
+    refine_items,
     refines,
     resolve_threshold,
 )
 from .tcn_qrtse import QrtseTemporalConvNet
 from .weights_qrtse import from_pretrained_safetensors
 
+NO_CLASSIFIER = (
+    "This model has no classifier (use_classifier=False): refine with oracle classes "
+    "(oracle_presence / oracle_classes) or switch refinement off (threshold=0, refine=False)"
+)
+
 
 @dataclass
 class QrtseOutput(ModelOutput):
     """
-    Output of [`QrtseModel`]. K is the number of queries per mixture when `query` is 3-D.
+    Output of [`QrtseModel`] and of `extract_long_form` (which always has the K axis and fills the
+    long-form fields). K is the number of queries per mixture when `query` is 3-D.
 
     Args:
         loss (`torch.Tensor` of shape `()`, *optional*):
@@ -48,6 +52,13 @@ class QrtseOutput(ModelOutput):
             L_tse, when `target_values` is given.
         classification_loss (`torch.Tensor` of shape `()`, *optional*):
             L_cls, when `presence_labels` is given and the model has a classifier.
+        chunk_refined_query (`(batch, chunks, K, classes)`), chunk_bounds (`(batch, chunks, 2)`,
+            core start and end in samples) and chunk_probabilities (`(batch, chunks, classes)`):
+            long form with `refinement="chunk"` on input longer than one chunk. An item with
+            fewer chunks than the batch's most has empty bounds at its end for the rest.
+        frame_activity (`torch.BoolTensor` of shape `(batch, frames, classes)`, *optional*): long
+            form with `refinement="frame"`: which classes refinement kept in which frame (queried
+            or not); the frame query of query k is `query[:, k, None] * frame_activity`.
     """
 
     loss: torch.Tensor | None = None
@@ -57,12 +68,17 @@ class QrtseOutput(ModelOutput):
     refined_query: torch.Tensor | None = None
     extraction_loss: torch.Tensor | None = None
     classification_loss: torch.Tensor | None = None
+    chunk_refined_query: torch.Tensor | None = None
+    chunk_bounds: torch.Tensor | None = None
+    chunk_probabilities: torch.Tensor | None = None
+    frame_activity: torch.Tensor | None = None
 
 
 @dataclass
 class QrtseAnalysis:
     """What [`QrtseModel.analyze`] computes once per mixture, before any query is applied.
-    `frame_mask` `(batch, frames)`: the valid frames of a padded batch, None when none is padding."""
+    `valid_frames` `(batch, frames)` bool: the frames that hold real audio; `frame_mask`: the same
+    when some frame is padding, else None (the modules then run their unpadded computation)."""
 
     mixture_features: torch.Tensor
     shared_features: torch.Tensor
@@ -71,6 +87,7 @@ class QrtseAnalysis:
     num_samples: int
     attention_mask: torch.Tensor | None = None
     frame_mask: torch.Tensor | None = None
+    valid_frames: torch.Tensor | None = None
 
 
 class QrtsePreTrainedModel(PreTrainedModel):
@@ -92,20 +109,6 @@ class QrtsePreTrainedModel(PreTrainedModel):
             module.reset_parameters()
         elif isinstance(module, nn.PReLU):
             module.weight.fill_(0.25)
-
-
-def frame_validity(config, lengths: torch.Tensor, num_frames: int, first_sample: int = 0) -> torch.Tensor:
-    """`(batch, frames)` bool: frame f of an input starting at sample `first_sample` holds real
-    audio, i.e. its first sample (`first_sample + f * hop - frame_offset_samples`) lies before the
-    item's length `lengths` `(batch,)`."""
-    positions = torch.arange(num_frames, device=lengths.device) * config.hop_samples
-    return (first_sample + positions - config.frame_offset_samples)[None] < lengths[:, None]
-
-
-def padded_frame_mask(frame_mask: torch.Tensor | None) -> torch.Tensor | None:
-    """`frame_mask` `(batch, frames)` if some frame is padding, else None: the modules then run
-    their unpadded computation unchanged."""
-    return None if frame_mask is None or bool(frame_mask.all()) else frame_mask
 
 
 class QrtseModel(QrtsePreTrainedModel):
@@ -137,6 +140,9 @@ class QrtseModel(QrtsePreTrainedModel):
         with the same outputs (float rounding): time-major fused TCNs, GEMM encoder/decoder, the BiGRU
         in ONNX Runtime when installed. This model is left untouched. `dtype=torch.bfloat16`: bf16
         GEMMs, float32 elsewhere, on CPUs with native bf16. See `fast_inference_qrtse`."""
+        # The CPU kernels are imported when asked for: the model's own import stays light.
+        from .fast_inference_qrtse import optimize_for_inference
+
         return optimize_for_inference(self, **kwargs)
 
     def optimize_for_training(self, **kwargs) -> "QrtseModel":
@@ -144,6 +150,8 @@ class QrtseModel(QrtsePreTrainedModel):
         with the same parameters, `state_dict` and gradients (float rounding); returns `self`.
         Off CPU float32 they run the reference computation. `dtype=torch.bfloat16`: mixed precision
         (bf16 GEMMs, float32 weights and all else) on CPUs with native bf16. See `fast_training_qrtse`."""
+        from .fast_training_qrtse import optimize_for_training
+
         return optimize_for_training(self, **kwargs)
 
     # The forward pass as the paper's equations, each an overridable step.
@@ -189,11 +197,11 @@ class QrtseModel(QrtsePreTrainedModel):
         masked = mixture_features.repeat_interleave(num_queries, dim=0) * mask
         return self.decoder(masked, num_samples)
 
-    def frame_mask(self, attention_mask: torch.Tensor | None, num_samples: int, num_frames: int) -> torch.Tensor:
-        """Frame-level validity `(batch, frames)`: a frame counts if its first sample is real audio."""
-        if attention_mask is None:
-            return torch.ones(1, num_frames, dtype=torch.bool, device=self.device)
-        return frame_validity(self.config, attention_mask.sum(-1), num_frames)
+    def valid_frames(self, lengths: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """`(batch, frames)` bool: frame f holds real audio, i.e. its first sample
+        (`f * hop - frame_offset_samples`) lies before the item's length `lengths` `(batch,)`."""
+        positions = torch.arange(num_frames, device=lengths.device) * self.config.hop_samples
+        return (positions - self.config.frame_offset_samples)[None] < lengths[:, None]
 
     def forward(
         self,
@@ -207,6 +215,8 @@ class QrtseModel(QrtsePreTrainedModel):
         return_dict: bool | None = None,
     ):
         r"""
+        [`analyze`], [`refine`] and [`extract`], plus the losses when targets are given.
+
         Args:
             input_values (`torch.Tensor` of shape `(batch_size, input_length)`):
                 Mixture waveforms at `config.sampling_rate`.
@@ -228,26 +238,17 @@ class QrtseModel(QrtsePreTrainedModel):
                 Clip-level presence labels for L_cls.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        threshold = resolve_threshold(self.config, threshold)
-        check_threshold(threshold, self.config.num_labels)
         check_waveform(input_values, self.config.window_samples)
         check_query(query, input_values.shape[0], self.config.num_labels)
+        if oracle_presence is not None:
+            check_query(oracle_presence, input_values.shape[0], self.config.num_labels)
+        threshold = resolve_threshold(self.config, threshold)
+        check_threshold(threshold, self.config.num_labels)
         single_query = query.dim() == 2
         query = query.unsqueeze(1) if single_query else query
 
         analysis = self.analyze(input_values, attention_mask)
-        clip_probabilities = analysis.clip_probabilities
-        refined_query = query
-        if oracle_presence is not None:
-            check_query(oracle_presence, input_values.shape[0], self.config.num_labels)
-            refined_query = refine_query(query, oracle_presence, ORACLE_THRESHOLD)
-        elif refines(threshold):
-            if clip_probabilities is None:
-                raise ValueError(
-                    "This model has no classifier (use_classifier=False): refine with "
-                    "oracle_presence or use threshold=0"
-                )
-            refined_query = refine_query(query, clip_probabilities, threshold)
+        refined_query = self.refine(query, analysis.clip_probabilities, threshold, oracle_presence)
         extracted = self.extract(analysis, refined_query)
 
         if single_query:
@@ -261,9 +262,9 @@ class QrtseModel(QrtsePreTrainedModel):
             mixture = input_values if single_query else input_values.unsqueeze(1)
             tse_loss = extraction_loss(extracted, target_values, mixture, self.config.snr_max)
             loss = tse_loss
-        if presence_labels is not None and clip_probabilities is not None:
+        if presence_labels is not None and analysis.clip_probabilities is not None:
             cls_loss = classification_loss(
-                clip_probabilities,
+                analysis.clip_probabilities,
                 presence_labels,
                 self.config.classification_positive_weight,
                 self.config.classification_focal_gamma,
@@ -277,7 +278,7 @@ class QrtseModel(QrtsePreTrainedModel):
         output = QrtseOutput(
             loss=loss,
             extracted_values=extracted,
-            clip_probabilities=clip_probabilities,
+            clip_probabilities=analysis.clip_probabilities,
             frame_probabilities=analysis.frame_probabilities,
             refined_query=refined_query,
             extraction_loss=tse_loss,
@@ -285,17 +286,24 @@ class QrtseModel(QrtsePreTrainedModel):
         )
         return output if return_dict else output.to_tuple()
 
-    def analyze(self, input_values: torch.Tensor, attention_mask: torch.Tensor | None = None) -> QrtseAnalysis:
-        """The query-independent trunk, run once per mixture: eqs. (1), (2) and (6).
-        `input_values` must already have passed `check_waveform`."""
+    def analyze(
+        self, input_values: torch.Tensor, attention_mask: torch.Tensor | None = None, classify: bool = True
+    ) -> QrtseAnalysis:
+        """The query-independent trunk, run once per mixture: eqs. (1), (2) and, with `classify`
+        and a classifier, (6). `input_values` must already have passed `check_waveform`. An item
+        with no real sample (`attention_mask` all 0, e.g. a batch's chunk past its end) gets zero
+        probabilities."""
         mixture_features = self.encode(input_values, attention_mask)
-        frame_mask = self.frame_mask(attention_mask, input_values.shape[-1], mixture_features.shape[-1])
-        padding = padded_frame_mask(frame_mask)
+        if attention_mask is None:
+            # Taken from the features, not built from their size, so that ONNX tracing keeps it dynamic.
+            valid = torch.ones_like(mixture_features[:, 0], dtype=torch.bool)
+        else:
+            valid = self.valid_frames(attention_mask.sum(-1), mixture_features.shape[-1])
+        padding = None if bool(valid.all()) else valid
         shared_features = self.extract_shared_features(mixture_features, padding)
         clip_probabilities = frame_probabilities = None
-        if self.classifier is not None:
-            frame_mask = frame_mask.expand(input_values.shape[0], -1)
-            clip_probabilities, frame_probabilities = self.classify(shared_features, frame_mask)
+        if classify and self.classifier is not None:
+            clip_probabilities, frame_probabilities = self.classify_items(shared_features, valid)
         return QrtseAnalysis(
             mixture_features,
             shared_features,
@@ -304,18 +312,59 @@ class QrtseModel(QrtsePreTrainedModel):
             input_values.shape[-1],
             attention_mask,
             padding,
+            valid,
+        )
+
+    def classify_items(self, shared_features: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[`classify`] of the items with at least one valid frame (the GRU needs one); the others
+        get zero probabilities."""
+        rows = valid.any(dim=1)
+        if bool(rows.all()):
+            return self.classify(shared_features, valid)
+        batch, num_frames = valid.shape
+        clip = shared_features.new_zeros(batch, self.config.num_labels)
+        frames = shared_features.new_zeros(batch, num_frames, self.config.num_labels)
+        if bool(rows.any()):
+            clip[rows], frames[rows] = self.classify(shared_features[rows], valid[rows])
+        return clip, frames
+
+    def refine(
+        self,
+        query: torch.Tensor,
+        probabilities: torch.Tensor | None,
+        threshold: Threshold | None = None,
+        oracle_presence: torch.Tensor | None = None,
+        has_oracle: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Eq. (7), the one refinement policy: keep query class i where p_i >= theta_i.
+
+        `query` `(batch, [K,] classes)`; `probabilities` `(batch, classes)` (the analysis' clip
+        probabilities, or any pooled ones; None for a model without classifier); `threshold` one
+        theta or a `(classes,)` tensor (default: the config's); theta = 0 keeps the query as given,
+        the one way to switch refinement off. Items with `oracle_presence` `(batch, classes)`
+        refine with it instead (all items, or those where `has_oracle` `(batch,)` is True).
+        Refining without probabilities an item that has no oracle raises `ValueError`."""
+        threshold = resolve_threshold(self.config, threshold)
+        if oracle_presence is not None and has_oracle is None:
+            has_oracle = torch.ones(query.shape[0], dtype=torch.bool, device=query.device)
+        oracle_everywhere = oracle_presence is not None and bool(has_oracle.all())
+        if probabilities is None and refines(threshold) and not oracle_everywhere:
+            raise ValueError(NO_CLASSIFIER)
+        return refine_items(
+            query, probabilities if refines(threshold) else None, threshold, oracle_presence, has_oracle
         )
 
     def extract(self, analysis: QrtseAnalysis, query: torch.Tensor) -> torch.Tensor:
         """Eqs. (3)-(5) for an already refined query `(batch, K, C)`, or a frame query `(batch, K,
-        frames, C)` with the frames of Z, -> `(batch, K, time)`."""
+        frames, C)` with the frames of Z, -> `(batch, K, time)`. With `config.silence_empty_query`
+        a query (or frame) naming no class gives silence."""
         mask = self.estimate_mask(analysis.shared_features, query, analysis.frame_mask)
         if query.dim() == 4 and self.config.silence_empty_query:  # frames that name no class
             mask = mask * empty_frame_gate(query, self.config.frame_rate, analysis.frame_mask).to(mask.dtype)
         extracted = self.decode(analysis.mixture_features, mask, analysis.num_samples)
         extracted = extracted.view(*query.shape[:2], analysis.num_samples)
         if self.config.silence_empty_query and query.dim() == 3:
-            extracted = extracted * (query.sum(-1, keepdim=True) > 0)
+            extracted = extracted * (query.sum(-1, keepdim=True) > 0).to(extracted.dtype)
         if analysis.attention_mask is not None:
             extracted = extracted * analysis.attention_mask.unsqueeze(1).to(extracted.dtype)
         return extracted

@@ -5,7 +5,7 @@ time axes and query refinement (eq. 7) at a fixed theta inside the graph, per fi
 so it is part of the graph too; the graph then also outputs `frame_activity (batch, frames,
 classes)`).
 
-The graph is traced from the reference modules (channels-first convolutions, LayerNorm, GRU),
+The graph is the model's own steps traced from the reference modules (channels-first convolutions, LayerNorm, GRU),
 which ONNX Runtime fuses and schedules itself. Inputs are assumed unpadded (no attention mask),
 as for one file at a time. Package-only: not shipped to the Hub with the model code.
 """
@@ -15,11 +15,10 @@ import warnings
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from .frame_refinement_qrtse import FrameSmoothing, empty_frame_gate, frame_activity, frame_query
+from .frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query
 from .onnx_runtime_qrtse import onnx_session  # noqa: F401 - where the exported model's users find it
-from .refinement_qrtse import check_threshold, refine_query, refines, resolve_threshold
+from .refinement_qrtse import check_threshold, resolve_threshold
 
 REFINEMENTS = ("file", "frame")
 
@@ -27,68 +26,37 @@ OPSET = 17  # LayerNormalization is a single op from opset 17
 
 
 class QrtseOnnxGraph(nn.Module):
-    """The model's forward pass written with shapes taken from the input tensors, so that tracing
-    records them as graph computations instead of the example's constants."""
+    """The model's own steps (`analyze`, `refine`, `extract`) with the refinement settings fixed,
+    as the module that tracing records: `(input_values, query)` in, tensors out."""
 
     def __init__(self, model, threshold, refinement: str = "file", smoothing: FrameSmoothing | None = None):
         super().__init__()
         self.model = model
         # One theta, or per-class ones as a `(classes,)` constant of the graph.
         self.threshold = threshold.float() if torch.is_tensor(threshold) else float(threshold)
-        self.refines = refines(threshold)
         self.refinement = refinement
         self.smoothing = smoothing or FrameSmoothing()
 
-    def encode(self, input_values: torch.Tensor) -> torch.Tensor:
-        """Eq. (1) with `QrtseEncoder.padding` computed from the traced length."""
-        encoder = self.model.encoder
-        edge = encoder.window - encoder.hop
-        remainder = (input_values.shape[-1] + 2 * edge - encoder.window) % encoder.hop
-        right = edge + (encoder.hop - remainder) % encoder.hop
-        padded = torch.cat(
-            [
-                input_values.new_zeros(input_values.shape[0], edge),
-                input_values,
-                input_values.new_zeros(input_values.shape[0], right),
-            ],
-            dim=-1,
-        )
-        return F.relu(encoder.conv(padded.unsqueeze(1)))
-
     def forward(self, input_values: torch.Tensor, query: torch.Tensor):
-        model = self.model
-        mixture_features = self.encode(input_values)
-        shared_features = model.extract_shared_features(mixture_features)
-        clip_probabilities = activity = None
-        if model.classifier is not None:
-            frame_mask = torch.ones_like(shared_features[:, 0], dtype=torch.bool)
-            clip_probabilities, frame_probabilities = model.classify(shared_features, frame_mask)
-            if self.refinement == "frame":
-                activity = frame_activity(
-                    frame_probabilities,
-                    clip_probabilities,
-                    self.threshold,
-                    self.smoothing,
-                    model.config.frame_rate,
-                    model.config.classifier_pooling,
-                )
-            elif self.refines:
-                query = refine_query(query, clip_probabilities, self.threshold)
-        if activity is not None:
-            frame_queries = frame_query(query.unsqueeze(1), activity)
-            mask = model.estimate_mask(shared_features, frame_queries)
-            if model.config.silence_empty_query:
-                mask = mask * empty_frame_gate(frame_queries, model.config.frame_rate)
-            waveform = model.decoder.conv(mixture_features * mask).squeeze(1)
-            crop = model.decoder.crop
-            return waveform[:, crop : crop + input_values.shape[-1]], clip_probabilities, activity
-        mask = model.estimate_mask(shared_features, query.unsqueeze(1))
-        waveform = model.decoder.conv(mixture_features * mask).squeeze(1)
-        crop = model.decoder.crop
-        extracted = waveform[:, crop : crop + input_values.shape[-1]]
-        if model.config.silence_empty_query:
-            extracted = extracted * (query.sum(-1, keepdim=True) > 0).to(extracted.dtype)
-        return (extracted, clip_probabilities) if clip_probabilities is not None else (extracted,)
+        model, config = self.model, self.model.config
+        analysis = model.analyze(input_values)
+        if self.refinement == "frame":
+            activity = frame_activity(
+                analysis.frame_probabilities,
+                analysis.clip_probabilities,
+                self.threshold,
+                self.smoothing,
+                config.frame_rate,
+                config.classifier_pooling,
+            )
+            extracted = model.extract(analysis, frame_query(query.unsqueeze(1), activity))
+            return extracted[:, 0], analysis.clip_probabilities, activity
+        extracted = model.extract(
+            analysis, model.refine(query.unsqueeze(1), analysis.clip_probabilities, self.threshold)
+        )
+        if analysis.clip_probabilities is None:
+            return (extracted[:, 0],)
+        return extracted[:, 0], analysis.clip_probabilities
 
 
 def export_onnx(model, path=None, threshold=None, opset: int = OPSET, refinement: str = "file", frame_smoothing=None):

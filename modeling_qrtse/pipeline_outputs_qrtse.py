@@ -6,7 +6,6 @@ Shipped as remote code next to the model: flat sibling imports and numpy only.
 import numpy as np
 
 from .audio_inputs_qrtse import check_sampling_rate
-from .query_qrtse import multi_hot_to_labels
 
 
 def check_output_sampling_rate(output_sampling_rate):
@@ -19,10 +18,12 @@ def check_output_sampling_rate(output_sampling_rate):
     return check_sampling_rate(output_sampling_rate, "output_sampling_rate")
 
 
-def format_outputs(model_outputs, config, return_probabilities=False, return_residual=False, output_sampling_rate=None):
+def format_outputs(
+    model_outputs, config, processor, return_probabilities=False, return_residual=False, output_sampling_rate=None
+):
     """One input's engine outputs (batch of one) as the pipeline returns them: a dict per query
-    set (a list when several were asked for) of numpy audio and plain Python values."""
-    id2label = config.id2label
+    set (a list when several were asked for) of numpy audio and plain Python values. Queries and
+    probabilities are named by `processor` (`QrtseProcessor`)."""
     length = int(model_outputs["lengths"][0])
     model_rate = config.sampling_rate
     if output_sampling_rate == "input":
@@ -30,11 +31,7 @@ def format_outputs(model_outputs, config, return_probabilities=False, return_res
     out_rate = output_sampling_rate or model_rate
 
     clip = model_outputs["clip_probabilities"]
-    class_probabilities = None
-    if clip is not None:
-        values = clip[0].float().tolist()
-        order = sorted(range(len(values)), key=lambda index: -values[index])
-        class_probabilities = {id2label[index]: values[index] for index in order}
+    class_probabilities = None if clip is None else processor.decode_probabilities(clip[0])
     extra = {}
     if return_probabilities and model_outputs["frame_probabilities"] is not None:
         num_frames = config.num_frames_of(length)  # frames whose first sample is real audio
@@ -50,8 +47,8 @@ def format_outputs(model_outputs, config, return_probabilities=False, return_res
         result = {
             "audio": resample_output(audio, model_rate, out_rate),
             "sampling_rate": int(out_rate),
-            "query": multi_hot_to_labels(queries[k], id2label),
-            "refined_query": multi_hot_to_labels(model_outputs["refined_query"][0, k], id2label),
+            "query": processor.decode_query(queries[k]),
+            "refined_query": processor.decode_query(model_outputs["refined_query"][0, k]),
             "class_probabilities": class_probabilities,
         }
         if return_residual:
@@ -59,19 +56,20 @@ def format_outputs(model_outputs, config, return_probabilities=False, return_res
             result["residual"] = resample_output(mixture - audio, model_rate, out_rate)
         chunks = []
         if model_outputs["chunk_bounds"] is not None:
-            chunks = chunk_summaries(model_outputs, config, k, length, return_probabilities)
+            chunks = chunk_summaries(model_outputs, config, processor, k, length, return_probabilities)
         if len(chunks) > 1:  # an input that fits one chunk has none, alone or batched with longer ones
             result["chunks"] = chunks
         if model_outputs["frame_activity"] is not None:
             activity = model_outputs["frame_activity"][0].numpy()
+            label2id = processor.label2id
             result["segments"] = {
-                label: kept_segments(activity[:, config.label2id[label]], config, length) for label in result["query"]
+                label: kept_segments(activity[:, label2id[label]], config, length) for label in result["query"]
             }
         results.append({**result, **extra})
     return results if bool(model_outputs["several_queries"][0]) else results[0]
 
 
-def chunk_summaries(model_outputs, config, k, length, return_probabilities) -> list:
+def chunk_summaries(model_outputs, config, processor, k, length, return_probabilities) -> list:
     """`refinement=\"chunk\"`: per chunk, its bounds in seconds and the labels it kept."""
     summaries = []
     for index, (start, end) in enumerate(model_outputs["chunk_bounds"][0].tolist()):
@@ -80,11 +78,11 @@ def chunk_summaries(model_outputs, config, k, length, return_probabilities) -> l
         summary = {
             "start": start / config.sampling_rate,
             "end": min(end, length) / config.sampling_rate,
-            "refined_query": multi_hot_to_labels(model_outputs["chunk_refined_query"][0, index, k], config.id2label),
+            "refined_query": processor.decode_query(model_outputs["chunk_refined_query"][0, index, k]),
         }
         if return_probabilities and model_outputs["chunk_probabilities"] is not None:
-            values = model_outputs["chunk_probabilities"][0, index].float().tolist()
-            summary["class_probabilities"] = {config.id2label[i]: p for i, p in enumerate(values)}
+            probabilities = model_outputs["chunk_probabilities"][0, index]
+            summary["class_probabilities"] = processor.decode_probabilities(probabilities, sort=False)
         summaries.append(summary)
     return summaries
 

@@ -14,7 +14,7 @@ from .audio_inputs_qrtse import is_hf_column, is_hf_dataset, load_audio, undecod
 from .frame_refinement_qrtse import FrameSmoothing
 from .long_form_qrtse import DEFAULT_CHUNK_LENGTH_S, check_long_form_options, extract_long_form
 from .pipeline_outputs_qrtse import check_output_sampling_rate, format_outputs
-from .query_qrtse import parse_query
+from .processing_qrtse import QrtseProcessor
 from .refinement_qrtse import check_threshold
 
 TASK = "target-sound-extraction"
@@ -113,8 +113,13 @@ class TargetSoundExtractionPipeline(Pipeline):
             produced; `"input"` resamples back to each input's own rate; an int to that rate
             (a whole number of Hz; not a bool).
 
-    **Construction parameter**: `optimize_for_inference=True` runs a fused copy of the model
-    (`QrtseModel.optimize_for_inference`): same outputs to float rounding, faster on CPU.
+    **Construction parameters**: `processor`, a [`QrtseProcessor`] with the model's classes
+    (`AutoProcessor.from_pretrained(model)`; other classes raise `ValueError`): queries are parsed
+    and outputs named through it alone, and its feature extractor is the pipeline's. Without one,
+    it is the feature extractor given (else one at the model rate) plus the model's classes;
+    `pipe.save_pretrained` saves it (`processor_config.json`). `optimize_for_inference=True` runs
+    a fused copy of the model (`QrtseModel.optimize_for_inference`): same outputs to float
+    rounding, faster on CPU.
     `dtype=torch.bfloat16` (or `"bfloat16"`) on CPU implies it and runs its GEMMs in bf16 with
     float32 weights and everything else float32 (~1.4x faster; outputs within bf16 rounding of
     float32's, refinement decisions unchanged but for probabilities within ~1e-3 of theta). Where
@@ -150,8 +155,23 @@ class TargetSoundExtractionPipeline(Pipeline):
     _load_tokenizer = False
     _load_video_processor = False
 
-    def __init__(self, *args, optimize_for_inference: bool = False, dtype=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        model,
+        *args,
+        feature_extractor=None,
+        processor=None,
+        optimize_for_inference: bool = False,
+        dtype=None,
+        **kwargs,
+    ):
+        # Built before the base class, which checks the call parameters given here (a default query).
+        if processor is None:
+            processor = QrtseProcessor.from_config(model.config, feature_extractor)
+        if not hasattr(processor, "check_model_config"):
+            raise ValueError(f"processor must be a QrtseProcessor, got {type(processor).__name__}")
+        processor.check_model_config(model.config)
+        super().__init__(model, *args, feature_extractor=processor.feature_extractor, processor=processor, **kwargs)
         # bf16 on CPU is the fused path's mixed precision (bf16 GEMMs, float32 weights; fast_inference_qrtse).
         bf16 = str(dtype).removeprefix("torch.") in ("bfloat16", "bf16") and self.model.device.type == "cpu"
         if optimize_for_inference or bf16:
@@ -189,7 +209,7 @@ class TargetSoundExtractionPipeline(Pipeline):
     ):
         preprocess, forward, postprocess = {}, {}, {}
         if query is not None:
-            parse_query(query, self.model.config.label2id)  # fail at call time, not deep in a loop
+            self.processor.encode_query(query)  # fail at call time, not deep in a loop
             preprocess["query"] = query
         if oracle_classes is not None:
             preprocess["oracle_classes"] = oracle_classes
@@ -230,8 +250,13 @@ class TargetSoundExtractionPipeline(Pipeline):
         audio, sampling_rate = load_audio(inputs, self.feature_extractor.sampling_rate)
         if np.size(audio) == 0:  # before down-mixing, which cannot tell the axes of an empty array apart
             raise ValueError("audio is empty")
-        features = self.feature_extractor(
-            audio, sampling_rate=sampling_rate, return_tensors="pt", return_attention_mask=True
+        features = self.processor(
+            audio,
+            query=query,
+            sampling_rate=sampling_rate,
+            oracle_classes=oracle_classes,
+            return_tensors="pt",
+            return_attention_mask=True,
         )
         input_values, attention_mask = features["input_values"], features["attention_mask"]
         if input_values.shape[-1] < config.window_samples:
@@ -239,19 +264,16 @@ class TargetSoundExtractionPipeline(Pipeline):
             missing = config.window_samples - input_values.shape[-1]
             input_values = torch.nn.functional.pad(input_values, (0, missing))
             attention_mask = torch.nn.functional.pad(attention_mask, (0, missing))
-        queries, several = parse_query(query, config.label2id)
-        oracle = np.zeros(config.num_labels, np.float32)
-        if oracle_classes is not None:
-            oracle_sets, several_sets = parse_query(oracle_classes, config.label2id, allow_empty=True)
-            if several_sets:
-                raise ValueError("oracle_classes must be one set of classes (those present in the mixture)")
-            oracle = oracle_sets[0]
+        if query is None:
+            self.processor.encode_query(query)  # "No query given", as for any bad query
+        queries = features["query"]  # (1, C), or (1, K, C) for several query sets
+        oracle = features.get("oracle_presence", torch.zeros(1, config.num_labels))
         return {
             "input_values": input_values.to(torch.float32),
             "attention_mask": attention_mask.to(torch.long),
-            "query": torch.from_numpy(queries)[None],
-            "several_queries": torch.tensor([several]),
-            "oracle_presence": torch.from_numpy(oracle)[None],
+            "query": queries.view(1, -1, config.num_labels),
+            "several_queries": torch.tensor([queries.dim() == 3]),
+            "oracle_presence": oracle,
             "has_oracle": torch.tensor([oracle_classes is not None]),
             "input_sampling_rate": torch.tensor([int(sampling_rate)]),
         }
@@ -269,8 +291,10 @@ class TargetSoundExtractionPipeline(Pipeline):
             chunk_length_s=chunk_length_s,
             **options,
         )
-        # A dict whose first value is batched, as the base class's unbatching expects.
+        # A dict whose first value is batched, as the base class's unbatching expects (the
+        # output's own first field is the loss, None here).
         return {
+            "extracted_values": output.extracted_values,
             **vars(output),
             "lengths": model_inputs["attention_mask"].sum(-1),
             **{key: model_inputs[key] for key in ("input_values", "query", "several_queries", "input_sampling_rate")},
@@ -280,4 +304,12 @@ class TargetSoundExtractionPipeline(Pipeline):
 
     def postprocess(self, model_outputs, return_probabilities=False, return_residual=False, output_sampling_rate=None):
         config = self.model.config
-        return format_outputs(model_outputs, config, return_probabilities, return_residual, output_sampling_rate)
+        return format_outputs(
+            model_outputs, config, self.processor, return_probabilities, return_residual, output_sampling_rate
+        )
+
+    def save_pretrained(self, save_directory, **kwargs):
+        """The model, the pipeline's code and the processor (`processor_config.json`, which
+        `AutoProcessor.from_pretrained` reads, with the feature extractor and the classes)."""
+        super().save_pretrained(save_directory, **kwargs)
+        self.processor.save_pretrained(save_directory)

@@ -2,6 +2,9 @@
 
 A query names the classes to extract *together*: their sum is one target. Several query sets
 extract several targets from one mixture in one pass (the model's `(batch, K, classes)` query).
+
+These functions are the query encoder of `QrtseProcessor` (`processing_qrtse`): callers parse a
+query through the processor, which holds the model's classes, not through them directly.
 """
 
 import difflib

@@ -15,9 +15,12 @@ def resolve_threshold(config, threshold: Threshold | None = None) -> Threshold:
     """The theta a call refines with: `threshold` when given (a number is one theta for every
     class and overrides any per-class ones), else the config's per-class `class_thresholds` as a
     `(classes,)` tensor (classes it does not name take `refinement_threshold`), else
-    `config.refinement_threshold`."""
+    `config.refinement_threshold`. A model without classifier has nothing to refine with: its
+    default is 0 (the query as given; oracle presence still refines)."""
     if threshold is not None:
         return threshold
+    if not getattr(config, "use_classifier", True):
+        return 0.0
     per_class = class_threshold_map(config)
     if per_class is None:
         return config.refinement_threshold

@@ -82,6 +82,18 @@ def audio_inputs(extractor=None):
     return audio_inputs_qrtse
 
 
+def query_processor(extractor):
+    """The pipeline's `QrtseProcessor`: the model's classes, and the one parser of the query the
+    pipeline is given (names from the checkboxes or the API)."""
+    processor = getattr(extractor, "processor", None)
+    if not hasattr(processor, "encode_query"):
+        raise SystemExit(
+            "The model repository's code predates the query processor this Space relies on: publish it "
+            "again (python -m qrtse.hub.push_model)"
+        )
+    return processor
+
+
 def read_audio(path, rate: int, inputs=None) -> np.ndarray:
     """Mono float32 at `rate` from an uploaded or recorded file; `gr.Error` with the reason otherwise.
     Duration, channels and rate are checked from the header before anything is decoded
@@ -242,7 +254,7 @@ before extraction, so asking for an absent sound does not extract the wrong one
 
 def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
     config = extractor.model.config
-    labels = [config.id2label[i] for i in range(config.num_labels)]
+    labels = query_processor(extractor).labels
     theta = float(getattr(config, "refinement_threshold", 0.1))
     thetas = per_class_thresholds(config)
     has_class_thresholds = thetas is not None
@@ -326,7 +338,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     model = resolve_model(args.model)
     extractor = load_extractor(model)
-    labels = extractor.model.config.id2label.values()
+    labels = query_processor(extractor).labels
     examples = write_examples(args.examples_dir or tempfile.mkdtemp(prefix="qrtse-examples-"), labels)
     demo = build_demo(extractor, examples, model)
     demo.queue(max_size=args.max_queue, default_concurrency_limit=args.concurrency)

@@ -93,13 +93,14 @@ def test_wheel_installs_only_its_own_names_next_to_pypi_spaces_and_hub(tmp_path)
     (site / "zz_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     (tmp_path / "stubs").mkdir()
     (tmp_path / "stubs" / "deeplake.py").write_text("")
-    names = ("hub", "spaces", "modeling_qrtse", "qrtse.training.train", "qrtse.hub.push_model")
+    names = ("hub", "spaces", "modeling_qrtse", "qrtse", "qrtse.training.train", "qrtse.hub.push_model")
     probe = (
         "import importlib, importlib.util\n"
         f"for name in {names!r}:\n"
         "    print(name, importlib.util.find_spec(name).origin)\n"
         "    importlib.import_module(name)\n"
         "print('GPU' in dir(importlib.import_module('spaces')))\n"
+        "import qrtse; qrtse.QrtseModel, qrtse.extract_long_form\n"
     )
     environment = {**os.environ, "PYTHONPATH": str(tmp_path / "stubs")}
     lines = _run(python, "-c", probe, cwd=tmp_path, env=environment).stdout.splitlines()

@@ -1,4 +1,4 @@
-"""Command-line / JSON arguments of `training.train`, parsed with `HfArgumentParser`."""
+"""Command-line / JSON arguments of `qrtse.training.train`, parsed with `HfArgumentParser`."""
 
 from dataclasses import dataclass, field
 
@@ -28,7 +28,7 @@ class ModelArguments:
 
 @dataclass
 class DataArguments:
-    data_dir: str = field(default="data/builtin", metadata={"help": "Output folder of training.build_dataset."})
+    data_dir: str = field(default="data/builtin", metadata={"help": "Output folder of qrtse.training.build_dataset."})
     segment_seconds: float = field(
         default=6.0, metadata={"help": "Random crop of each training mixture; 6 s = no crop (paper)."}
     )
@@ -47,7 +47,7 @@ class DataArguments:
         default=0.0,
         metadata={
             "help": "Share of training mixtures given real-world augmentation (EQ, room, band limit; "
-            "training.augmentation). 0 (the paper): none."
+            "qrtse.training.augmentation). 0 (the paper): none."
         },
     )
     validation_mixtures: int = field(default=200, metadata={"help": "Validation mixtures scored per evaluation."})
@@ -88,7 +88,7 @@ class TrainArguments:
         default=False,
         metadata={
             "help": "Freeze the trunk and the mask estimator and train the classifier alone on L_cls "
-            "(training.classifier_stage); the best model is chosen by validation macro-F1."
+            "(qrtse.training.classifier_stage); the best model is chosen by validation macro-F1."
         },
     )
     reference_path: bool = field(

@@ -15,7 +15,7 @@ from modeling_qrtse.losses_qrtse import classification_loss
 
 
 class ClassifierStage(nn.Module):
-    """Wraps a `QrtseModel` for `training.train --train_only_classifier`: every parameter
+    """Wraps a `QrtseModel` for `qrtse.training.train --train_only_classifier`: every parameter
     outside `model.classifier` is frozen; `forward` returns L_cls. Accelerate / DDP wrap this
     module, so the classifier's gradients are synchronised across processes as usual."""
 
@@ -36,10 +36,9 @@ class ClassifierStage(nn.Module):
 
     def forward(self, input_values: torch.Tensor, presence_labels: torch.Tensor) -> torch.Tensor:
         model = self.model
-        with torch.no_grad():
-            shared_features = model.extract_shared_features(model.encode(input_values))
-        frame_mask = model.frame_mask(None, input_values.shape[-1], shared_features.shape[-1])
-        clip_probabilities, _ = model.classify(shared_features, frame_mask)
+        with torch.no_grad():  # the frozen trunk; only the classifier records a graph
+            analysis = model.analyze(input_values, classify=False)
+        clip_probabilities, _ = model.classify_items(analysis.shared_features, analysis.valid_frames)
         return classification_loss(
             clip_probabilities,
             presence_labels,

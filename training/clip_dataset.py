@@ -30,7 +30,7 @@ from .sources.base import SPLITS, check_label
 logger = logging.getLogger(__name__)
 
 # Foreground clips lose leading/trailing samples quieter than this (relative to their peak),
-# so that the SNR is measured over the sound itself (see training.mixing).
+# so that the SNR is measured over the sound itself (see qrtse.training.mixing).
 TRIM_THRESHOLD_DB = -50.0
 TRIM_MARGIN_S = 0.01
 

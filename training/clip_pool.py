@@ -1,8 +1,8 @@
 """Clip pools: the labelled foreground clips or unlabelled background clips of one split.
 
-The mixer (`training.mixing`) only needs, per clip, its class index (-1 for backgrounds), its
+The mixer (`qrtse.training.mixing`) only needs, per clip, its class index (-1 for backgrounds), its
 length and its samples. Pools live on disk as a `datasets.Dataset` of FLAC clips (see
-`training.clip_dataset`) and are decoded on demand, so a corpus of any size (TAU alone is 40 h)
+`qrtse.training.clip_dataset`) and are decoded on demand, so a corpus of any size (TAU alone is 40 h)
 mixes without being held in memory.
 """
 
@@ -68,7 +68,7 @@ class InMemoryClipPool(ClipPool):
 
 
 class ArrowClipPool(ClipPool):
-    """The clips of one role in a clip dataset (see `training.clip_dataset`), decoded on demand.
+    """The clips of one role in a clip dataset (see `qrtse.training.clip_dataset`), decoded on demand.
 
     Args:
         dataset (`datasets.Dataset`): one split of a clip dataset.

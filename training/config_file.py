@@ -3,7 +3,7 @@
 The selection commands (`select_threshold`, `select_class_thresholds`, `select_frame_smoothing`)
 store what they chose this way rather than with `config.save_pretrained`: that would add
 remote-code entries (`auto_map`) and copies of the code to a folder, such as the embedded
-default model, that ships without them (see `training.export_default_model`). The new values
+default model, that ships without them (see `qrtse.training.export_default_model`). The new values
 are validated by loading the edited config before the file is replaced.
 """
 

@@ -11,7 +11,7 @@ only if it is better.
 2. Judge on validation only: the run's validation-best checkpoint and the shipped model, each on
    the first `--num_mixtures` mixtures of the built-in and the real validation splits, every
    theta of the grid; the criterion is the one v3 was chosen by (mean CA-SDRi over 1:0 ... 1:5,
-   averaged over the two splits, at each model's own best theta; `training.select_threshold`).
+   averaged over the two splits, at each model's own best theta; `qrtse.training.select_threshold`).
 3. Decide: ship when the candidate's criterion beats the shipped model's. Shipping exports the
    candidate (with its theta) as `modeling_qrtse/default_model` and re-pins the shipped-model
    guard. `results/stages/NN/` gets the arguments, the validation tables and `decision.json`
@@ -48,7 +48,7 @@ def next_stage(results_root: Path) -> int:
 
 
 def stage_arguments(shipped: Path, args, output_dir: Path, steps: int) -> list:
-    """The shipped model's newest recipe as `training.train` arguments, continued from it."""
+    """The shipped model's newest recipe as `qrtse.training.train` arguments, continued from it."""
     recipe = json.loads((shipped / "training_args.json").read_text())
     model, data, training = recipe["model"], recipe["data"], recipe["train"]
     steps_per_epoch = 100
@@ -177,8 +177,7 @@ def main(argv=None) -> dict:
     )
     if ships:
         set_config_keys(run_dir / "best", refinement_threshold=candidate_score["theta"])
-        validation = [output_dir / f"candidate-{split}-validation" / "results.json" for split in VALIDATION_SPLITS]
-        export(run_dir / "best", shipped, validation)
+        export(run_dir / "best", shipped)
         if shipped.resolve() == default_model_path().resolve() and GUARD.exists():
             # The package's own default model, in a checkout: its guard test pins its scores.
             subprocess.run([sys.executable, str(GUARD), "--pin"], check=True)

@@ -1,4 +1,4 @@
-"""Process settings that make CPU training faster, applied by `training.train` and the benchmarks."""
+"""Process settings that make CPU training faster, applied by `qrtse.training.train` and the benchmarks."""
 
 import ctypes
 import ctypes.util

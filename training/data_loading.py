@@ -1,4 +1,4 @@
-"""Where training and evaluation read their mixtures: the output folder of `training.build_dataset`
+"""Where training and evaluation read their mixtures: the output folder of `qrtse.training.build_dataset`
 (`clips/` train pools for dynamic mixing, `mixtures/` frozen validation and test splits)."""
 
 from functools import lru_cache

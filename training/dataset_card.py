@@ -40,7 +40,7 @@ U({peak_low:g}, {peak_high:g}).
 {split_rows}
 
 Training uses dynamic mixing from the stored train clip pool (`clips/train`,
-`training.dynamic_dataset.DynamicMixtureDataset`); the build records
+`qrtse.training.dynamic_dataset.DynamicMixtureDataset`); the build records
 {num_train} training mixtures per epoch. Built with seed {seed}: the same command gives
 byte-identical splits.
 
@@ -74,7 +74,7 @@ test = load_frozen_split("{output}", "test")   # or datasets.load_dataset("parqu
 row = decode_mixture(test[0])                   # numpy: mixture, stems, background, stem_labels, presence
 ```
 
-Evaluation queries (FMQ 1:0, PMQ 1:k, FUQ 0:1) come from `training.queries.make_query`, seeded,
+Evaluation queries (FMQ 1:0, PMQ 1:k, FUQ 0:1) come from `qrtse.training.queries.make_query`, seeded,
 with inactive classes drawn from the classes absent from the mixture.
 
 ## Files
@@ -87,9 +87,9 @@ with inactive classes drawn from the classes absent from the mixture.
 RECIPES_ONLY_WARNING = """\
 > **Do not publish the audio of this build** unless you may redistribute every source clip: a
 > source's licence forbids it or is unknown to the builder (see below). Publish the recipes instead:
-> `training.frozen_split.recipes_only(dataset)` drops the `{columns}` columns; anyone holding
+> `qrtse.training.frozen_split.recipes_only(dataset)` drops the `{columns}` columns; anyone holding
 > the original datasets rebuilds every mixture bit-exactly with
-> `training.frozen_split.rebuild_mixture`.
+> `qrtse.training.frozen_split.rebuild_mixture`.
 
 """
 

@@ -38,7 +38,7 @@ class DynamicMixtureDataset(IterableDataset):
     stems by the training code.
 
     Args:
-        foreground, background (`ClipPool`): train pools (`training.clip_dataset.load_clip_pools`).
+        foreground, background (`ClipPool`): train pools (`qrtse.training.clip_dataset.load_clip_pools`).
         num_classes (`int`): length of `presence` (the vocabulary size).
         mixtures_per_epoch (`int`, *optional*): mixtures per epoch, shared among DataLoader
             workers; None iterates forever.

@@ -7,7 +7,7 @@
 Writes `results.json`, `results.md` (Table 1 and the Fig. 3 sweep as markdown) and
 `fig3_sweep.png`. With `--intra-clip` (on a build made with `--duration_s 20`) it compares
 refinement in time instead: file vs chunk vs frame vs oracle-frame refinement, scored on the
-regions where queried classes sound and where none does (`training.intra_clip_evaluation`),
+regions where queried classes sound and where none does (`qrtse.training.intra_clip_evaluation`),
 written as `intra_clip.json`, `intra_clip.md` and `intra_clip.png`.
 
     python -m qrtse.training.evaluate --intra-clip --model proposed=modeling_qrtse/default_model \
@@ -40,7 +40,7 @@ def parse_args(argv=None):
         metavar="RESULTS_JSON",
         help="instead of evaluating, combine results.json files of the same split and seed (systems run in parallel)",
     )
-    parser.add_argument("--data-dir", help="output folder of training.build_dataset")
+    parser.add_argument("--data-dir", help="output folder of qrtse.training.build_dataset")
     parser.add_argument("--split", default="test", choices=["validation", "test"])
     parser.add_argument("--num-mixtures", type=int, default=None, help="first N mixtures (default: all)")
     parser.add_argument("--thresholds", type=float, nargs="+", default=list(PAPER_THRESHOLDS))
@@ -99,9 +99,9 @@ def merge_results(paths) -> dict:
 
 
 def evaluate_intra_clip_command(args) -> dict:
-    """`--intra-clip`: one model, the settings of `training.intra_clip_evaluation`."""
+    """`--intra-clip`: one model, the settings of `qrtse.training.intra_clip_evaluation`."""
     if len(args.model) != 1 or not args.data_dir:
-        raise SystemExit("training.evaluate --intra-clip: give one --model NAME=PATH and --data-dir")
+        raise SystemExit("qrtse.training.evaluate --intra-clip: give one --model NAME=PATH and --data-dir")
     name, path = args.model[0].split("=", 1)
     model = QrtseModel.from_pretrained(path).eval()
     if model.classifier is None:
@@ -144,7 +144,7 @@ def main(argv=None) -> dict:
         results = merge_results(args.merge)
     else:
         if not args.model or not args.data_dir:
-            raise SystemExit("training.evaluate: give --model NAME=PATH (one or more) and --data-dir, or --merge")
+            raise SystemExit("qrtse.training.evaluate: give --model NAME=PATH (one or more) and --data-dir, or --merge")
         systems = dict(item.split("=", 1) for item in args.model)
         results = {
             "split": args.split,

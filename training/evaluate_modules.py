@@ -1,5 +1,5 @@
 """What the `evaluate` metric modules in `metric_modules/` share: their info and their per-item
-loop. The formulas themselves are `training.metrics`, which `training.evaluate` uses too."""
+loop. The formulas themselves are `qrtse.training.metrics`, which `qrtse.training.evaluate` uses too."""
 
 import datasets
 import evaluate
@@ -20,7 +20,7 @@ def module_info(description: str, inputs_description: str, value_type: str = "fl
 def waveform_scores(name: str, metric, *columns) -> dict:
     """`{name: mean, name_per_item: [...]}` of `metric(*tensors)` over items; every column holds
     one 1-D waveform per item, all of the same length within an item. `ValueError` naming the item
-    for what `metric` refuses (empty, NaN/Inf, a silent reference: `training.metrics`)."""
+    for what `metric` refuses (empty, NaN/Inf, a silent reference: `qrtse.training.metrics`)."""
     if len({len(column) for column in columns}) != 1:
         raise ValueError(f"{name}: every input needs one waveform per item, got {[len(c) for c in columns]}")
     values = []

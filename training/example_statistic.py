@@ -1,6 +1,6 @@
 """How often does refinement get the shipped examples' kind of query right? Over the first N
 mixtures of the real-recordings test split, by the rule that chose the shipped examples
-(`training.real_examples`: one present and one absent class, drawn with a fixed seed per mixture),
+(`qrtse.training.real_examples`: one present and one absent class, drawn with a fixed seed per mixture),
 count the queries for which refinement keeps the present class and drops the absent one.
 
     python -m qrtse.training.example_statistic --data-dir data/real --num-examples 50 \

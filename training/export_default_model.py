@@ -1,11 +1,11 @@
 """Copy a trained Proposed checkpoint into the package as its embedded default model.
 
-    python -m qrtse.training.export_default_model runs/small-proposed/best \
-        --results results/builtin-validation/results.json results/builtin-test/results.json
+    python -m qrtse.training.export_default_model runs/small-proposed/best
 
 The folder `modeling_qrtse/default_model/` then holds the weights (safetensors), config,
-feature extractor, the run's training arguments and the evaluation results. The model's
-`refinement_threshold` must already be the validation-chosen theta (`training.select_threshold`).
+feature extractor and the run's training arguments. Its evaluation results are committed once,
+under results/ (`results/default-vN/`, `results/stages/NN/`), not copied next to it. The model's
+`refinement_threshold` must already be the validation-chosen theta (`qrtse.training.select_threshold`).
 The default model answers a query that refinement empties with exact silence
 (`silence_empty_query=True`): for a user, "none of the classes you asked for is here" should
 sound like silence; the evaluation tables follow the paper and run the network on the zero query.
@@ -24,7 +24,7 @@ MAX_MEGABYTES = 30
 
 def training_args_chain(run_dir: Path) -> list:
     """`training_args.json` of `run_dir`, then of the run its `init_from` names, and so on back
-    to a run trained from scratch (paths as written by `training.train`, relative to where it
+    to a run trained from scratch (paths as written by `qrtse.training.train`, relative to where it
     ran); stops at a link it cannot follow. A link to an exported model folder (one that holds
     `training_args.json` and `training_args_stage*.json` itself, as the default model does)
     contributes those files, newest first."""
@@ -51,21 +51,11 @@ def training_args_chain(run_dir: Path) -> list:
     return chain
 
 
-def results_name(path) -> str:
-    """`results_<build>_<split>` (e.g. results_builtin_test), or `results_<split>` for results
-    that do not name their build."""
-    results = json.loads(Path(path).read_text())
-    build = Path(results["data_dir"]).name if results.get("data_dir") else None
-    return f"results_{build}_{results['split']}" if build else f"results_{results['split']}"
-
-
-def export(model_dir: Path, output_dir: Path, results: list) -> Path:
+def export(model_dir: Path, output_dir: Path) -> Path:
     model = QrtseModel.from_pretrained(model_dir)
     model.config.silence_empty_query = True
     # Read before output_dir is replaced: the chain may run through the folder being overwritten.
     chain = [path.read_bytes() for path in training_args_chain(model_dir.parent)]
-    results = [(results_name(p), Path(p).read_bytes(), Path(p).with_suffix(".md")) for p in results]
-    results = [(name, data, md.read_bytes() if md.exists() else None) for name, data, md in results]
     if output_dir.exists():
         shutil.rmtree(output_dir)
     model.save_pretrained(output_dir)
@@ -83,10 +73,6 @@ def export(model_dir: Path, output_dir: Path, results: list) -> Path:
     # Runs the model was initialised from (`init_from`), oldest first: stage 1, stage 2, ...
     for stage, earlier in enumerate(reversed(chain[1:]), start=1):
         (output_dir / f"training_args_stage{stage}.json").write_bytes(earlier)
-    for name, data, markdown in results:
-        (output_dir / f"{name}.json").write_bytes(data)
-        if markdown is not None:
-            (output_dir / f"{name}.md").write_bytes(markdown)
     megabytes = sum(p.stat().st_size for p in output_dir.iterdir()) / 2**20
     if megabytes > MAX_MEGABYTES:
         raise ValueError(f"default model folder is {megabytes:.1f} MB, over the {MAX_MEGABYTES} MB budget")
@@ -96,10 +82,9 @@ def export(model_dir: Path, output_dir: Path, results: list) -> Path:
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="trained model folder (save_pretrained output)")
-    parser.add_argument("--results", nargs="*", default=[], help="results.json files of training.evaluate")
     parser.add_argument("--output", default=str(default_model_path()))
     args = parser.parse_args(argv)
-    folder = export(Path(args.model), Path(args.output), args.results)
+    folder = export(Path(args.model), Path(args.output))
     print(f"default model written to {folder}")
     return folder
 

@@ -15,7 +15,7 @@ Schema of one row (`mixture_features`):
         events: list of {label, clip_id, onset, clip_offset, length, snr_db, gain}
         background_clip_id, background_offset, background_gain, num_samples
 
-Decoded, `mixture == stems[:-1].sum() + stems[-1]` exactly (see `training.mixing`). The class
+Decoded, `mixture == stems[:-1].sum() + stems[-1]` exactly (see `qrtse.training.mixing`). The class
 vocabulary travels in the features (`class_names_of(dataset)`).
 
 Each mixture is drawn from its own generator seeded by (seed, split, index), so a split is

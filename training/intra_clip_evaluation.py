@@ -90,7 +90,7 @@ def region_scores(estimate: torch.Tensor, target: torch.Tensor, mixture: torch.T
 def score_intra_clip(
     model, example: dict, conditions, threshold: float, smoothing: FrameSmoothing, seed_key, settings=SETTINGS
 ) -> dict:
-    """{(condition name, setting): METRICS} of one mixture; queries drawn as `training.evaluation`
+    """{(condition name, setting): METRICS} of one mixture; queries drawn as `qrtse.training.evaluation`
     draws them (same seed key -> same target class in every condition)."""
     config = model.config
     mixture = torch.from_numpy(example["mixture"])[None]

@@ -1,4 +1,4 @@
-"""Tables and plot of the intra-clip evaluation (`training.intra_clip_evaluation`)."""
+"""Tables and plot of the intra-clip evaluation (`qrtse.training.intra_clip_evaluation`)."""
 
 from .evaluation import TABLE_CONDITIONS
 from .intra_clip_evaluation import BASELINES, SETTINGS

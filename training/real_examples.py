@@ -6,7 +6,7 @@ The rule, never a choice made by listening to the output: the first `count` mixt
 real-recordings *test* split, in split order, each with the partially matched query (one present
 class, one absent class; the paper's PMQ 1:1) that `make_query` draws with
 `default_rng([EXAMPLE_SEED, index])`. Every mixture of that split has a present and an absent
-class, so the rule takes exactly the first `count`. `training.example_statistic` scores the same
+class, so the rule takes exactly the first `count`. `qrtse.training.example_statistic` scores the same
 rule over the first 50.
 
 Each example is the stored 6 s mixture (16 kHz FLAC, bytes as built) and an entry in
@@ -85,7 +85,7 @@ def write_examples(data_dir, count: int, output: Path) -> list:
             }
         )
     rule = (
-        f"the first {count} mixtures of the real-recordings {SPLIT} split (training.real_examples), each with "
+        f"the first {count} mixtures of the real-recordings {SPLIT} split (qrtse.training.real_examples), each with "
         f"the PMQ 1:1 query make_query draws with default_rng([{EXAMPLE_SEED}, index])"
     )
     (output / "examples.json").write_text(json.dumps({"rule": rule, "examples": entries}, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""Table 1 and Fig. 3 of the paper, from `training.evaluate`'s results dictionary."""
+"""Table 1 and Fig. 3 of the paper, from `qrtse.training.evaluate`'s results dictionary."""
 
 from .evaluation import SWEEP_CONDITIONS, TABLE_CONDITIONS
 

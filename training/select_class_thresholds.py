@@ -14,12 +14,12 @@ Why per class: a classifier trained on few real clips is confident on some class
 for a flute) and timid on others (p ~ 0.2 for a present bark); one theta either drops the
 timid classes' targets or keeps the confident classes' absent queries.
 
-Criterion: the one `training.select_threshold` uses, mean CA-SDRi over FMQ (1:0) and the PMQ
+Criterion: the one `qrtse.training.select_threshold` uses, mean CA-SDRi over FMQ (1:0) and the PMQ
 sweep (1:1 ... 1:5), with each split weighted equally. It needs no extraction per candidate:
 with one active queried class t and absent queried classes A, CA-SDRi is
 `[p_t >= theta_t] * SNRi(t) / (1 + #{a in A : p_a >= theta_a})`, where SNRi(t) is the 1:0
 extraction's SNRi (refinement either keeps the one-class query unchanged or drops it). So each
-validation mixture is analysed and extracted once, with exactly the queries `training.evaluate`
+validation mixture is analysed and extracted once, with exactly the queries `qrtse.training.evaluate`
 draws (same seed), and thresholds are fitted by coordinate ascent over `--grid`, starting from
 the best global theta; ties go to the smaller theta (fewer false negatives, Section 3.2). A
 class drawn as the target of fewer than `--min-targets` validation mixtures keeps the global
@@ -84,7 +84,7 @@ class ValidationDecisions:
 @torch.inference_mode()
 def collect_decisions(model, examples, dataset_labels, split_index: int, seed: int = 0, progress=None):
     """Analyse and extract (1:0 at theta = 0) every mixture, drawing queries exactly as
-    `training.evaluation.evaluate_model` does with the same `seed`."""
+    `qrtse.training.evaluation.evaluate_model` does with the same `seed`."""
     model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     rows = {"probabilities": [], "target": [], "snri": [], "inactive": {c.n_inactive: [] for c in SWEEP_CONDITIONS}}
     for index, example in enumerate(examples):
@@ -178,7 +178,7 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--folds", type=int, default=2, help="cross-validation folds for the held-out estimate (0: none)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="the query seed of training.evaluate")
+    parser.add_argument("--seed", type=int, default=0, help="the query seed of qrtse.training.evaluate")
     parser.add_argument("--num-threads", type=int, default=None)
     parser.add_argument("--json", help="write the report (thresholds, criteria, held-out estimate) here")
     parser.add_argument(

@@ -5,7 +5,7 @@ store them as the model's default (`config.frame_smoothing`).
         --intra-clip-dir data/intra-clip --standard-dir data/builtin --write
 
 Criterion: the highest whole-clip SNRi of `refinement="frame"`, averaged over FMQ (1:0) and
-PMQ (1:1, 1:3), on the intra-clip validation mixtures (`training.intra_clip_evaluation`): it
+PMQ (1:1, 1:3), on the intra-clip validation mixtures (`qrtse.training.intra_clip_evaluation`): it
 rewards silencing the regions where no queried class sounds and punishes cutting the target
 alike. Constraint: on the standard validation mixtures (6 s, the Table 1 protocol) frame
 refinement may lose at most `--max-fmq-loss` dB of FMQ (1:0) SNRi against file-level refinement

@@ -13,7 +13,7 @@ dropped target, because an all-silent output already gains about 6 dB SNRi on th
 so SNRi alone favours thresholds that drop targets. Ties go to the smaller
 theta (fewer false negatives, Section 3.2). Given several validation results (e.g. the
 built-in and the real-recordings validation splits), the criterion is their mean. The candidates are the thresholds the validation
-run evaluated (`training.evaluate --thresholds`; default the paper's 0 ... 0.2). The embedded
+run evaluated (`qrtse.training.evaluate --thresholds`; default the paper's 0 ... 0.2). The embedded
 default model was chosen over 0 ... 0.2 plus 0.3, 0.4 and 0.5: a classifier trained for a few
 thousand steps is less confident than the paper's, so its best theta can lie above 0.2.
 """
@@ -53,7 +53,7 @@ def criterion_over_splits(results_per_split: list, system: str, criterion_name: 
 
 def main(argv=None) -> float:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", nargs="+", help="results.json of training.evaluate on validation split(s)")
+    parser.add_argument("results", nargs="+", help="results.json of qrtse.training.evaluate on validation split(s)")
     parser.add_argument("--system", default="proposed")
     parser.add_argument("--criterion", default="ca_sdri", choices=["ca_sdri", "snri"])
     parser.add_argument("--model", help="model folder whose config.json gets the chosen threshold")

@@ -3,7 +3,7 @@
     python -m qrtse.training.train training/configs/small-cpu.json [--max_steps 100 ...]
     accelerate launch --multi_gpu --num_processes 2 ... -m qrtse.training.train CONFIG.json   # see README
 
-Arguments are the dataclasses in `training.arguments`, from a JSON file and/or the command
+Arguments are the dataclasses in `qrtse.training.arguments`, from a JSON file and/or the command
 line (the command line wins). A run resumes from the newest checkpoint in its output folder.
 """
 
@@ -19,7 +19,7 @@ from accelerate.utils import parse_flag_from_env, set_seed
 from tqdm.auto import tqdm
 from transformers import HfArgumentParser, get_cosine_schedule_with_warmup
 
-from modeling_qrtse import QrtseConfig, QrtseModel
+from modeling_qrtse import QrtseConfig, QrtseModel, QrtseProcessor
 from modeling_qrtse.label_space_qrtse import with_labels
 
 from .arguments import DataArguments, ModelArguments, TrainArguments
@@ -117,7 +117,7 @@ def inactive_share(data_args, system, steps_per_epoch: int, step: int) -> float:
 
 def prepare_batch(
     raw_batch: dict,
-    num_labels: int,
+    processor: QrtseProcessor,
     seed: int,
     step: int,
     process: int,
@@ -132,7 +132,7 @@ def prepare_batch(
     batch = random_crop(raw_batch, segment, generator)
     if augmentation is not None:
         batch = augment_batch(batch, np.random.default_rng([seed, step, process]), augmentation)
-    batch.update(build_training_batch(batch, num_labels, generator, inactive_fraction))
+    batch.update(build_training_batch(batch, processor, generator, inactive_fraction))
     return {key: value.to(device) for key, value in batch.items() if torch.is_tensor(value)}
 
 
@@ -213,7 +213,7 @@ def main(argv=None) -> dict:
 
     last_step = planned_last_step = min(total_steps, train_args.max_steps or total_steps)
     segment = round(data_args.segment_seconds * qrtse_model(accelerator, model).config.sampling_rate)
-    num_labels = len(labels)
+    processor = QrtseProcessor.from_config(qrtse_model(accelerator, model).config)  # parses the training queries
     augmentation = (
         AugmentationConfig(probability=data_args.augment_probability) if data_args.augment_probability else None
     )
@@ -226,7 +226,7 @@ def main(argv=None) -> dict:
         for raw_batch in batches:
             batch = prepare_batch(
                 raw_batch,
-                num_labels,
+                processor,
                 train_args.seed,
                 progress.step,
                 accelerator.process_index,

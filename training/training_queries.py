@@ -13,6 +13,8 @@ redraws (rare: 3-5 sources per 6 s) keeps an empty query and a silent target.
 
 import torch
 
+from modeling_qrtse.processing_qrtse import QrtseProcessor
+
 
 def sample_query_size(num_active: int, generator: torch.Generator) -> int:
     if num_active <= 1 or torch.rand((), generator=generator) < 0.5:
@@ -25,25 +27,25 @@ def random_subset(candidates: torch.Tensor, size: int, generator: torch.Generato
 
 
 def build_training_batch(
-    batch: dict, num_labels: int, generator: torch.Generator, inactive_fraction: float = 0.0
+    batch: dict, processor: QrtseProcessor, generator: torch.Generator, inactive_fraction: float = 0.0
 ) -> dict:
     """From `stems` (B, S, T), `stem_labels` (B, S, -1 padded) and `presence` (B, C), build
     `query` (B, C) and `target_values` (B, T)."""
     stems, stem_labels = batch["stems"], batch["stem_labels"]
     batch_size = stems.shape[0]
-    query = torch.zeros(batch_size, num_labels)
+    query = torch.zeros(batch_size, len(processor.labels))
     target = torch.zeros(batch_size, stems.shape[-1])
     for item in range(batch_size):
         slots = (stem_labels[item] >= 0).nonzero().flatten()
         if inactive_fraction > 0 and torch.rand((), generator=generator) < inactive_fraction:
             absent = (batch["presence"][item] == 0).nonzero().flatten()
             chosen = random_subset(absent, min(sample_query_size(len(slots), generator), len(absent)), generator)
-            query[item, chosen] = 1
+            query[item] = processor.encode_query(chosen.tolist(), allow_empty=True)
             continue
         if len(slots) == 0:
             continue  # nothing audible in this crop: an empty query with a silent target
         chosen = random_subset(slots, sample_query_size(len(slots), generator), generator)
-        query[item, stem_labels[item, chosen]] = 1
+        query[item] = processor.encode_query(stem_labels[item, chosen].tolist())
         target[item] = stems[item, chosen].sum(0)
     return {"query": query, "target_values": target}
 

@@ -29,7 +29,7 @@ CLASSIFIER_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)
 
 @torch.inference_mode()
 def validate_classifier(model, data_args, accelerator) -> dict:
-    """Validation of `training.train --train_only_classifier`: the classifier's macro-F1 on the
+    """Validation of `qrtse.training.train --train_only_classifier`: the classifier's macro-F1 on the
     frozen validation split at the best of `CLASSIFIER_THRESHOLDS` (no extraction: the stage
     does not change it). Main process only, broadcast like `validate`."""
     scores = torch.zeros(len(CLASSIFIER_THRESHOLDS), device=accelerator.device)

@@ -33,7 +33,7 @@ def tiny_checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_build(tmp_path_factory):
-    """A build folder from `training.build_dataset` (card + build_info.json) on synthetic clips."""
+    """A build folder from `qrtse.training.build_dataset` (card + build_info.json) on synthetic clips."""
     sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
     from tiny_build import write_tiny_build
 

@@ -39,4 +39,4 @@ def test_push_model_refuses_before_staging(capsys, tmp_path, tiny_checkpoint, pr
 
 def test_push_dataset_refuses_a_folder_that_is_not_a_build(capsys, tmp_path):
     stderr = one_line_error(capsys, push_dataset.main, ["--build", str(tmp_path), "--repo-id", "user/x"])
-    assert "not an output folder of training.build_dataset" in stderr
+    assert "not an output folder of qrtse.training.build_dataset" in stderr

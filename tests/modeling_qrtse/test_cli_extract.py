@@ -67,7 +67,7 @@ def test_readme_main_job_command(tiny_pipeline_folder, tmp_path, model):
     assert "query:         " in result.stdout and "refined query:" in result.stdout
     if query:
         assert "query:         " + ", ".join(query) in result.stdout
-    # What the refinement keeps is the model's quality (training.example_statistic measures the
+    # What the refinement keeps is the model's quality (qrtse.training.example_statistic measures the
     # rule); the demo says what it kept and dropped against what is really in the mixture.
     assert re.search(r"example check: (kept|dropped) .*: (right|wrong)", result.stdout), result.stdout
     refined = re.search(r"refined query: *(.*)", result.stdout).group(1).split("removed:")[0]

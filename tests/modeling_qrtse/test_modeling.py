@@ -83,11 +83,24 @@ def test_k_queries_equal_k_separate_calls_and_run_the_trunk_once(tiny_model):
 
 
 def test_multi_query_targets_and_loss(tiny_model):
-    waveform = torch.randn(1, 1600)
-    queries = torch.zeros(1, 2, tiny_model.config.num_labels)
-    queries[0, 0, 0] = queries[0, 1, 1] = 1
-    output = tiny_model(waveform, queries, threshold=0.0, target_values=torch.randn(1, 2, 1600))
+    # K queries with K targets: one loss over every (item, query) pair, each weighted alike, so it
+    # equals the mean of the losses of K separate calls (one target silent: the inactive-sample branch).
+    torch.manual_seed(5)
+    waveform = torch.randn(2, 1600)
+    queries = torch.zeros(2, 2, tiny_model.config.num_labels)
+    queries[:, 0, 0] = queries[:, 1, 1] = 1
+    targets = torch.randn(2, 2, 1600)
+    targets[1, 1] = 0
+    presence = queries.amax(dim=1)
+    output = tiny_model(waveform, queries, threshold=0.0, target_values=targets, presence_labels=presence)
     assert output.loss.shape == ()
+    separate = [
+        tiny_model(waveform, queries[:, k], threshold=0.0, target_values=targets[:, k], presence_labels=presence)
+        for k in range(2)
+    ]
+    assert torch.allclose(output.extraction_loss, torch.stack([s.extraction_loss for s in separate]).mean(), atol=1e-4)
+    assert torch.allclose(output.classification_loss, separate[0].classification_loss)
+    assert torch.allclose(output.loss, torch.stack([s.loss for s in separate]).mean(), atol=1e-4)
 
 
 def test_padding_is_excluded_from_output_and_pooling(tiny_model):

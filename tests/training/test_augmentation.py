@@ -3,6 +3,7 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
+from modeling_qrtse import QrtseFeatureExtractor, QrtseProcessor
 from qrtse.training.augmentation import AugmentationConfig, augment, eq_gain, room_impulse_response
 from qrtse.training.dynamic_dataset import DynamicMixtureDataset
 from qrtse.training.train import prepare_batch
@@ -88,7 +89,8 @@ def test_bad_configs_are_refused(bad):
 
 def test_prepared_training_batches_stay_an_exact_decomposition_and_reproducible(tone_pools):
     raw = default_collate(list(DynamicMixtureDataset(*tone_pools, num_classes=8, mixtures_per_epoch=4)))
-    prepare = lambda step, augmentation: prepare_batch(raw, 8, 0, step, 0, 48000, 0.0, "cpu", augmentation)
+    processor = QrtseProcessor(QrtseFeatureExtractor(), labels=[f"class_{index}" for index in range(8)])
+    prepare = lambda step, augmentation: prepare_batch(raw, processor, 0, step, 0, 48000, 0.0, "cpu", augmentation)
     batch, again, plain = prepare(3, ALWAYS), prepare(3, ALWAYS), prepare(3, None)
     assert torch.allclose(batch["stems"].sum(1) + batch["background"], batch["input_values"], atol=1e-6)
     assert all(torch.equal(batch[key], again[key]) for key in batch)

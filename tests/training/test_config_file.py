@@ -1,4 +1,4 @@
-"""`training.config_file.set_config_keys`: what the selection commands use to store a choice."""
+"""`qrtse.training.config_file.set_config_keys`: what the selection commands use to store a choice."""
 
 import json
 

@@ -8,15 +8,16 @@ def test_export_writes_a_loadable_package_model(tmp_path):
     run = tmp_path / "run"
     QrtseModel(QrtseConfig.from_preset("tiny", refinement_threshold=0.15)).save_pretrained(run / "final")
     (run / "training_args.json").write_text("{}")
-    results = tmp_path / "results.json"
-    results.write_text(json.dumps({"split": "test", "systems": {}}))
-    out = main([str(run / "final"), "--results", str(results), "--output", str(tmp_path / "default_model")])
+    out = main([str(run / "final"), "--output", str(tmp_path / "default_model")])
     loaded = QrtseModel.from_pretrained(out)
     assert loaded.config.silence_empty_query and loaded.config.refinement_threshold == 0.15
     assert not list(out.glob("*.py")) and "auto_map" not in json.loads((out / "config.json").read_text())
-    assert {"preprocessor_config.json", "training_args.json", "results_test.json", "model.safetensors"} <= {
-        p.name for p in out.iterdir()
-    }
+    assert {p.name for p in out.iterdir()} == {
+        "config.json",
+        "preprocessor_config.json",
+        "training_args.json",
+        "model.safetensors",
+    }  # results are committed once, under results/, not copied next to the model
 
 
 def test_export_keeps_the_training_args_of_every_stage(tmp_path):
@@ -49,16 +50,13 @@ def test_export_over_the_folder_it_was_initialised_from_keeps_every_stage(tmp_pa
     run = tmp_path / "new"
     QrtseModel(QrtseConfig.from_preset("tiny")).save_pretrained(run / "best")
     (run / "training_args.json").write_text(json.dumps({"model": {"init_from": str(exported)}, "name": "new"}))
-    results = tmp_path / "results.json"
-    results.write_text(json.dumps({"split": "test", "data_dir": "data/real", "systems": {}}))
-    out = main([str(run / "best"), "--results", str(results), "--output", str(exported)])
+    out = main([str(run / "best"), "--output", str(exported)])
     stages = {p.name: json.loads(p.read_text())["name"] for p in out.glob("training_args*.json")}
     assert stages == {
         "training_args.json": "new",
         "training_args_stage1.json": "old-first",
         "training_args_stage2.json": "old-latest",
     }
-    assert (out / "results_real_test.json").exists()
 
 
 def test_exporting_the_same_run_twice_does_not_repeat_a_stage(tmp_path):

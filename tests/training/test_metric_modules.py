@@ -1,4 +1,4 @@
-"""The evaluate metric modules load offline and agree with training.metrics."""
+"""The evaluate metric modules load offline and agree with qrtse.training.metrics."""
 
 from pathlib import Path
 

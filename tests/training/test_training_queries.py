@@ -1,6 +1,9 @@
 import torch
 
+from modeling_qrtse import QrtseFeatureExtractor, QrtseProcessor
 from qrtse.training.training_queries import build_training_batch, random_crop
+
+PROCESSOR = QrtseProcessor(QrtseFeatureExtractor(), labels=[f"class_{index}" for index in range(12)])
 
 
 def make_batch():
@@ -16,7 +19,7 @@ def make_batch():
 def test_fmq_queries_name_active_classes_and_targets_sum_their_stems():
     batch = make_batch()
     for seed in range(20):
-        out = build_training_batch(batch, 12, torch.Generator().manual_seed(seed))
+        out = build_training_batch(batch, PROCESSOR, torch.Generator().manual_seed(seed))
         for item in range(3):
             chosen = out["query"][item].nonzero().flatten()
             assert len(chosen) >= 1
@@ -27,15 +30,15 @@ def test_fmq_queries_name_active_classes_and_targets_sum_their_stems():
 
 def test_inactive_samples_query_absent_classes_with_silent_targets():
     batch = make_batch()
-    out = build_training_batch(batch, 12, torch.Generator().manual_seed(0), inactive_fraction=1.0)
+    out = build_training_batch(batch, PROCESSOR, torch.Generator().manual_seed(0), inactive_fraction=1.0)
     assert bool((out["target_values"] == 0).all())
     assert bool((out["query"] * batch["presence"] == 0).all()) and bool((out["query"].sum(1) >= 1).all())
 
 
 def test_same_generator_seed_same_queries():
     batch = make_batch()
-    a = build_training_batch(batch, 12, torch.Generator().manual_seed(5), 0.5)
-    b = build_training_batch(batch, 12, torch.Generator().manual_seed(5), 0.5)
+    a = build_training_batch(batch, PROCESSOR, torch.Generator().manual_seed(5), 0.5)
+    b = build_training_batch(batch, PROCESSOR, torch.Generator().manual_seed(5), 0.5)
     assert torch.equal(a["query"], b["query"]) and torch.equal(a["target_values"], b["target_values"])
 
 
@@ -57,5 +60,5 @@ def test_classes_silent_in_the_crop_are_no_longer_present():
         audible = cropped["stems"][0].pow(2).sum(-1) > 0
         assert bool((labels[~audible] == -1).all())
         assert cropped["presence"][0].nonzero().flatten().tolist() == sorted(labels[labels >= 0].tolist())
-        out = build_training_batch(cropped, 12, torch.Generator().manual_seed(seed))
+        out = build_training_batch(cropped, PROCESSOR, torch.Generator().manual_seed(seed))
         assert out["target_values"][0].pow(2).sum() > 0

@@ -2,7 +2,7 @@
 
 Paper Section 4.1 mixes FSDKaggle2018 foregrounds with TAU Urban Acoustic Scenes 2019
 backgrounds; the sources in this package (`fsd_tau`, `folder`, `builtin`) all follow this
-interface, and `training.clip_dataset` turns any of them into stored clip pools.
+interface, and `qrtse.training.clip_dataset` turns any of them into stored clip pools.
 """
 
 from collections.abc import Iterator

@@ -53,8 +53,8 @@ TAU_CARD = """\
   Zenodo 2589280). Licence: free academic, **non-commercial** use only; redistribution of the
   audio, or of results derived from it, for commercial purposes is prohibited. **Do not publish
   the rendered mixtures of this build.** Publish the recipes instead
-  (`training.frozen_split.recipes_only`), which hold clip ids, offsets and gains; anyone with
-  the original datasets rebuilds the mixtures bit-exactly with `training.frozen_split.rebuild_mixture`.
+  (`qrtse.training.frozen_split.recipes_only`), which hold clip ids, offsets and gains; anyone with
+  the original datasets rebuilds the mixtures bit-exactly with `qrtse.training.frozen_split.rebuild_mixture`.
 """
 
 

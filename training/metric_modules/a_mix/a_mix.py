@@ -5,7 +5,7 @@ classes are all absent (FUQ); lower is closer to silence (qrtse).
     a_mix.compute(predictions=[estimate], references=[mixture])  # {"a_mix": mean dB, ...}
 
 Computed by `qrtse.training.metrics.mixture_attenuation` (floored at -120 dB for exact
-silence), the function `training.evaluate` scores Table 1 with (`pip install qrtse`).
+silence), the function `qrtse.training.evaluate` scores Table 1 with (`pip install qrtse`).
 """
 
 import evaluate

@@ -5,7 +5,7 @@ decisions penalised (qrtse).
     ca_sdri.compute(predictions=[["Bark"]], references=[["Bark", "Meow"]], sdri=[{"Bark": 9.5, "Meow": 7.0}])
     # per mixture: sum of SDRi over present and detected classes / |present or detected|
 
-Computed by `qrtse.training.metrics.class_aware_sdri`, the function `training.evaluate` scores
+Computed by `qrtse.training.metrics.class_aware_sdri`, the function `qrtse.training.evaluate` scores
 with (`pip install qrtse`).
 """
 

@@ -5,7 +5,7 @@
     snri.compute(predictions=[estimate], references=[target], mixtures=[mixture])
     # {"snri": mean dB, "snri_per_item": [...]}
 
-Computed by `qrtse.training.metrics.snr_improvement`, the function `training.evaluate` scores
+Computed by `qrtse.training.metrics.snr_improvement`, the function `qrtse.training.evaluate` scores
 Table 1 with (`pip install qrtse`).
 """
 

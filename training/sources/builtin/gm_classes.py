@@ -19,7 +19,7 @@ class GmClass:
         presets (`tuple` of int): 0-based GM programs, one drawn per clip.
         drum_keys (`tuple` of int): keys of the GM drum kit (channel 10), drawn per hit.
         key_range (`tuple`): lowest and highest MIDI key for melodic presets.
-        phrasing (`str`): phrase generator in `training.sources.builtin.phrases`.
+        phrasing (`str`): phrase generator in `qrtse.training.sources.builtin.phrases`.
         stand_in (`bool`): a weak approximation of the class, off by default.
     """
 

@@ -192,5 +192,5 @@ PHRASINGS = {
 
 
 def draw_phrase(spec, rng: np.random.Generator) -> Phrase:
-    """A random phrase for the GM class `spec` (`training.sources.builtin.gm_classes.GmClass`)."""
+    """A random phrase for the GM class `spec` (`qrtse.training.sources.builtin.gm_classes.GmClass`)."""
     return PHRASINGS[spec.phrasing](spec, rng)

@@ -1,7 +1,7 @@
 """Turning one labelled file into clips, as its manifest rule's `segment` says.
 
 All clips come out mono float32 at 16 kHz; the clip pool trims, normalises and quantises them
-later (`training.clip_dataset`). A file that does not decode gives no clips and a warning.
+later (`qrtse.training.clip_dataset`). A file that does not decode gives no clips and a warning.
 """
 
 import logging
