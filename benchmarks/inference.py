@@ -44,7 +44,7 @@ from benchmarks.timing import (
     interleaved_medians,
     load_average,
 )
-from modeling_qrtse.gemm_qrtse import native_bf16_available, onednn_linear_available
+from modeling_qrtse.kernels.gemm import native_bf16_available, onednn_linear_available
 from modeling_qrtse.summary import count_parameters
 
 SECTIONS = ("rtf", "refinement", "queries", "long")

@@ -60,7 +60,7 @@ class GemmProbe:
 
 class OneDnnGemmProbe(GemmProbe):
     """The same product through oneDNN (`torch.ops.mkldnn._linear_pointwise`, what the optimised
-    path's GEMMs use where available; see `modeling_qrtse/gemm_qrtse.py`)."""
+    path's GEMMs use where available; see `modeling_qrtse/kernels/gemm.py`)."""
 
     def multiply(self) -> None:
         with torch.inference_mode():
@@ -70,7 +70,7 @@ class OneDnnGemmProbe(GemmProbe):
 class OneDnnBf16GemmProbe(OneDnnGemmProbe):
     """The same oneDNN product on bfloat16 operands (float32 accumulation, bf16 output): the rate
     the bf16 fast paths' GEMMs can reach (`optimize_for_*(dtype=torch.bfloat16)`). Only meaningful
-    where `gemm_qrtse.native_bf16_available()`."""
+    where `modeling_qrtse.kernels.gemm.native_bf16_available()`."""
 
     dtype = torch.bfloat16
 

@@ -48,7 +48,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.contenders import asteroid_convtasnet, our_model
 from benchmarks.inference import machine
 from benchmarks.timing import GemmProbe, OneDnnBf16GemmProbe, OneDnnGemmProbe, interleaved_medians, load_average
-from modeling_qrtse.gemm_qrtse import native_bf16_available, onednn_linear_available
+from modeling_qrtse.kernels.gemm import native_bf16_available, onednn_linear_available
 from modeling_qrtse.losses_qrtse import extraction_loss
 from qrtse.training.cpu_runtime import retain_freed_memory
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from datasets import DatasetDict, load_from_disk
 from huggingface_hub import HfApi
 
-from modeling_qrtse.cli_models import exit_status
+from modeling_qrtse.cli.models import exit_status
 from qrtse.training.frozen_split import load_frozen_split, recipes_only
 
 from .dataset_card_publish import published_card

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
-from modeling_qrtse.cli_models import exit_status, first_line, load_checked_model
+from modeling_qrtse.cli.models import exit_status, first_line, load_checked_model
 
 from .model_card import model_card
 from .training_data import training_data

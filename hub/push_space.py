@@ -14,7 +14,7 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
-from modeling_qrtse.cli_models import exit_status
+from modeling_qrtse.cli.models import exit_status
 
 CHECKOUT_SPACE_FOLDER = Path(__file__).resolve().parents[1] / "spaces"
 SPACE_FILES = ["*.py", "requirements.txt", "README.md"]

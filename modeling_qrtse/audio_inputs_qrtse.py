@@ -22,6 +22,14 @@ import torch
 
 from .feature_extraction_qrtse import to_mono, to_numpy
 
+# Endings of the audio files libsndfile decodes: the files found in folders and patterns (`qrtse
+# extract` on a folder, the training clip sources). What the command line writes is narrower
+# (`modeling_qrtse.cli.output_files.WRITTEN_AUDIO_SUFFIXES`).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
+# What extracting one input may raise for that input alone (bad, missing or undecodable audio, a
+# bad query, a decoder's or resampler's error): drivers over many inputs (`qrtse extract` on a
+# folder, `extract_dataset`) record it for that input and go on with the others.
+INPUT_ERRORS = (ValueError, OSError, RuntimeError)
 # What an input may declare in its header (checked before decoding). The duration bounds the
 # model-rate arrays the pipeline holds (4 h at 16 kHz: 0.9 GB per float32 copy); the decoded size
 # (every channel at the file's rate, float32) bounds what decoding itself allocates.

@@ -2,7 +2,7 @@
 
 from transformers import PretrainedConfig
 
-from .frame_refinement_qrtse import FrameSmoothing
+from .frame_smoothing_qrtse import FrameSmoothing
 
 # The 41 FSDKaggle2018 classes (Fonseca et al., DCASE 2018), the paper's foreground vocabulary.
 FSD_KAGGLE_2018_LABELS = (
@@ -147,7 +147,7 @@ class QrtseConfig(PretrainedConfig):
             `refinement_threshold`. A `threshold=` given to a call overrides them all.
         frame_smoothing (`dict`, *optional*):
             How frame-level refinement (`refinement="frame"`) decides and smooths its frame
-            decisions (`frame_refinement_qrtse.FrameSmoothing`): `threshold` (None: theta), `gate_s`
+            decisions (`frame_smoothing_qrtse.FrameSmoothing`): `threshold` (None: theta), `gate_s`
             (window of the presence decision; None: the whole input) and `median_s`, `min_gap_s`,
             `min_event_s`, `pad_s` in seconds; missing keys are None / 0 (no smoothing).
         silence_empty_query (`bool`, *optional*, defaults to `False`):

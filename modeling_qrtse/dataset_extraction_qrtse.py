@@ -9,12 +9,11 @@ Package only (not remote code): datasets and soundfile are imported when called.
 import io
 import logging
 
+from .audio_inputs_qrtse import INPUT_ERRORS
+
 logger = logging.getLogger(__name__)
 
 AUDIO_SUBTYPE = "PCM_16"
-# What a row's extraction may raise for that row alone (bad or missing audio, a bad query, a
-# decoder's or resampler's error): recorded in the row, and the other rows go on.
-ROW_ERRORS = (ValueError, OSError, RuntimeError)
 
 
 def _encoded(audio, sampling_rate: int) -> dict:
@@ -75,7 +74,7 @@ def extract_dataset(
                 return_residual=bool(residual_column),
                 **call_options,
             )
-        except ROW_ERRORS as error:
+        except INPUT_ERRORS as error:  # recorded in the row; the other rows go on
             return dict.fromkeys(added) | {error_column: f"{type(error).__name__}: {error}"}
         out = {
             output_column: _encoded(result["audio"], result["sampling_rate"]),

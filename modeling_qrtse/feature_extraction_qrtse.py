@@ -4,6 +4,8 @@ import numpy as np
 from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.utils import logging
 
+from .resampling_qrtse import resample
+
 logger = logging.get_logger(__name__)
 
 
@@ -88,9 +90,7 @@ class QrtseFeatureExtractor(SequenceFeatureExtractor):
         if not np.isfinite(audio).all():
             raise ValueError("audio contains NaN or Inf")
         if sampling_rate != self.sampling_rate:
-            import soxr  # only needed when the rate differs; kept out of module import for remote code
-
-            audio = soxr.resample(audio, sampling_rate, self.sampling_rate, quality="HQ").astype(np.float32)
+            audio = resample(audio, sampling_rate, self.sampling_rate)
         return audio
 
     def __call__(

@@ -28,70 +28,15 @@ the frames where its probability reaches the frame threshold.
 Shipped as remote code next to the model: flat sibling imports and torch only.
 """
 
-import math
-from dataclasses import asdict, dataclass, fields
-
 import torch
 from torch.nn import functional as F
+
+from .frame_smoothing_qrtse import FrameSmoothing
 
 # The mask gain of frames whose refined query is empty (`config.silence_empty_query`) falls from 1 to 0
 # over a linear ramp of twice this length outside each kept region instead of within one frame, so
 # a kept event starts and ends without a click.
 GATE_RAMP_S = 0.01
-
-
-@dataclass(frozen=True)
-class FrameSmoothing:
-    """The frame decisions' threshold (None: the clip theta) and their post-processing, in seconds
-    (module docstring). `from_dict` builds it from `config.frame_smoothing` or a pipeline
-    argument; bad values raise `ValueError`."""
-
-    threshold: float | None = None
-    gate_s: float | None = None
-    median_s: float = 0.0
-    min_gap_s: float = 0.0
-    min_event_s: float = 0.0
-    pad_s: float = 0.0
-
-    def __post_init__(self):
-        if self.threshold is not None and (
-            isinstance(self.threshold, bool)
-            or not isinstance(self.threshold, (int, float))
-            or not 0.0 <= self.threshold <= 1.0
-        ):
-            raise ValueError(f"frame smoothing threshold must be None or a number in [0, 1], got {self.threshold!r}")
-        if self.gate_s is not None and (
-            isinstance(self.gate_s, bool)
-            or not isinstance(self.gate_s, (int, float))
-            or not math.isfinite(self.gate_s)
-            or self.gate_s <= 0
-        ):
-            raise ValueError(f"frame smoothing gate_s must be None or a finite number > 0 seconds, got {self.gate_s!r}")
-        for field in fields(self):
-            if field.name in ("threshold", "gate_s"):
-                continue
-            value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"frame smoothing {field.name} must be a number of seconds, got {value!r}")  # noqa: TRY004 (every bad parameter is a ValueError for callers)
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"frame smoothing {field.name} must be a finite number >= 0 seconds, got {value!r}")
-
-    @classmethod
-    def from_dict(cls, values) -> "FrameSmoothing":
-        if isinstance(values, cls):
-            return values
-        if values is None:
-            return cls()
-        if not isinstance(values, dict):
-            raise ValueError(f"frame smoothing must be a dict of seconds, got {type(values).__name__}")  # noqa: TRY004 (every bad parameter is a ValueError for callers)
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown frame smoothing parameter(s) {unknown}; known: {sorted(known)}")
-        return cls(**values)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _frames(seconds: float, frame_rate: float) -> int:

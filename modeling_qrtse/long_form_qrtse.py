@@ -35,7 +35,8 @@ import torch
 from transformers.utils import logging
 
 from .chunking_qrtse import StreamingPooling, context_samples, plan_batch_chunks
-from .frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query
+from .frame_refinement_qrtse import frame_activity, frame_query
+from .frame_smoothing_qrtse import FrameSmoothing
 from .modeling_qrtse import QrtseAnalysis, QrtseOutput
 from .refinement_qrtse import ORACLE_THRESHOLD, check_threshold, resolve_threshold
 

@@ -25,6 +25,7 @@ from .refinement_qrtse import (
 from .tcn_qrtse import QrtseTemporalConvNet
 from .weights_qrtse import from_pretrained_safetensors
 
+KERNELS_NEED_THE_PACKAGE = "the CPU fast paths come with the qrtse package: pip install qrtse"
 NO_CLASSIFIER = (
     "This model has no classifier (use_classifier=False): refine with oracle classes "
     "(oracle_presence / oracle_classes) or switch refinement off (threshold=0, refine=False)"
@@ -139,9 +140,15 @@ class QrtseModel(QrtsePreTrainedModel):
         """A copy of this model that runs faster under `torch.no_grad()` / `torch.inference_mode()`
         with the same outputs (float rounding): time-major fused TCNs, GEMM encoder/decoder, the BiGRU
         in ONNX Runtime when installed. This model is left untouched. `dtype=torch.bfloat16`: bf16
-        GEMMs, float32 elsewhere, on CPUs with native bf16. See `fast_inference_qrtse`."""
-        # The CPU kernels are imported when asked for: the model's own import stays light.
-        from .fast_inference_qrtse import optimize_for_inference
+        GEMMs, float32 elsewhere, on CPUs with native bf16. See `modeling_qrtse.kernels.fast_inference`.
+        Needs the qrtse package (the kernels are not shipped with the model's remote code)."""
+        # The CPU kernels are imported when asked for: the model's own import stays light. An
+        # absolute import inside `try`, so that transformers neither copies the kernels with the
+        # remote code nor requires the package to load it.
+        try:
+            from modeling_qrtse.kernels.fast_inference import optimize_for_inference
+        except ImportError as error:
+            raise ImportError(KERNELS_NEED_THE_PACKAGE) from error
 
         return optimize_for_inference(self, **kwargs)
 
@@ -149,8 +156,12 @@ class QrtseModel(QrtsePreTrainedModel):
         """Switch this model, in place, to modules that train faster on CPU (forward and backward)
         with the same parameters, `state_dict` and gradients (float rounding); returns `self`.
         Off CPU float32 they run the reference computation. `dtype=torch.bfloat16`: mixed precision
-        (bf16 GEMMs, float32 weights and all else) on CPUs with native bf16. See `fast_training_qrtse`."""
-        from .fast_training_qrtse import optimize_for_training
+        (bf16 GEMMs, float32 weights and all else) on CPUs with native bf16. See
+        `modeling_qrtse.kernels.fast_training`. Needs the qrtse package, as `optimize_for_inference`."""
+        try:
+            from modeling_qrtse.kernels.fast_training import optimize_for_training
+        except ImportError as error:
+            raise ImportError(KERNELS_NEED_THE_PACKAGE) from error
 
         return optimize_for_training(self, **kwargs)
 

@@ -16,8 +16,9 @@ import warnings
 import torch
 from torch import nn
 
-from .frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query
-from .onnx_runtime_qrtse import onnx_session  # noqa: F401 - where the exported model's users find it
+from .frame_refinement_qrtse import frame_activity, frame_query
+from .frame_smoothing_qrtse import FrameSmoothing
+from .kernels.onnx_runtime import onnx_session  # noqa: F401 - where the exported model's users find it
 from .refinement_qrtse import check_threshold, resolve_threshold
 
 REFINEMENTS = ("file", "frame")

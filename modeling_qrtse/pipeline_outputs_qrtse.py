@@ -6,6 +6,7 @@ Shipped as remote code next to the model: flat sibling imports and numpy only.
 import numpy as np
 
 from .audio_inputs_qrtse import check_sampling_rate
+from .resampling_qrtse import resample
 
 
 def check_output_sampling_rate(output_sampling_rate):
@@ -45,7 +46,7 @@ def format_outputs(
             continue  # a query set that only pads a batch of differently sized query lists
         audio = model_outputs["extracted_values"][0, k, :length].float().numpy()
         result = {
-            "audio": resample_output(audio, model_rate, out_rate),
+            "audio": resample(audio, model_rate, out_rate),
             "sampling_rate": int(out_rate),
             "query": processor.decode_query(queries[k]),
             "refined_query": processor.decode_query(model_outputs["refined_query"][0, k]),
@@ -53,7 +54,7 @@ def format_outputs(
         }
         if return_residual:
             mixture = model_outputs["input_values"][0, :length].float().numpy()
-            result["residual"] = resample_output(mixture - audio, model_rate, out_rate)
+            result["residual"] = resample(mixture - audio, model_rate, out_rate)
         chunks = []
         if model_outputs["chunk_bounds"] is not None:
             chunks = chunk_summaries(model_outputs, config, processor, k, length, return_probabilities)
@@ -98,14 +99,3 @@ def kept_segments(activity: np.ndarray, config, length: int) -> list:
         for start, stop in zip(edges[0::2], edges[1::2])
     ]
     return [(max(0.0, start), min(duration, stop)) for start, stop in runs if start < duration]
-
-
-def resample_output(audio: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
-    """float32 `audio` at `target_rate` (soxr, high quality)."""
-    if rate == target_rate:
-        return audio.astype(np.float32)
-    try:
-        import soxr
-    except ImportError as error:  # pragma: no cover - soxr is a dependency of the package
-        raise ImportError("output_sampling_rate needs soxr: pip install soxr") from error
-    return soxr.resample(audio, rate, target_rate, quality="HQ").astype(np.float32)

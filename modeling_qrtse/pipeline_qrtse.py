@@ -11,7 +11,7 @@ import torch
 from transformers import Pipeline
 
 from .audio_inputs_qrtse import is_hf_column, is_hf_dataset, load_audio, undecoded_audio
-from .frame_refinement_qrtse import FrameSmoothing
+from .frame_smoothing_qrtse import FrameSmoothing
 from .long_form_qrtse import DEFAULT_CHUNK_LENGTH_S, check_long_form_options, extract_long_form
 from .pipeline_outputs_qrtse import check_output_sampling_rate, format_outputs
 from .processing_qrtse import QrtseProcessor
@@ -91,7 +91,7 @@ class TargetSoundExtractionPipeline(Pipeline):
             fits one chunk takes one pass and equals `QrtseModel.forward` exactly.
         frame_smoothing (`dict`, defaults to `config.frame_smoothing`): with `refinement="frame"`,
             the frame `threshold` (None: theta), `gate_s` (the presence decision's window; None:
-            the whole file) and `median_s`, `min_gap_s`, `min_event_s`, `pad_s` in seconds (`frame_refinement_qrtse.FrameSmoothing`); keys not given keep the model's
+            the whole file) and `median_s`, `min_gap_s`, `min_event_s`, `pad_s` in seconds (`frame_smoothing_qrtse.FrameSmoothing`); keys not given keep the model's
             values; bad values raise `ValueError`.
         chunk_length_s (`float`, defaults to 30): length of the core of each chunk. Each chunk is
             processed with `context_s` of extra audio on each side, which is discarded
@@ -172,11 +172,11 @@ class TargetSoundExtractionPipeline(Pipeline):
             raise ValueError(f"processor must be a QrtseProcessor, got {type(processor).__name__}")
         processor.check_model_config(model.config)
         super().__init__(model, *args, feature_extractor=processor.feature_extractor, processor=processor, **kwargs)
-        # bf16 on CPU is the fused path's mixed precision (bf16 GEMMs, float32 weights; fast_inference_qrtse).
+        # bf16 on CPU is the fused path's mixed precision (bf16 GEMMs, float32 weights; modeling_qrtse.kernels.fast_inference).
         bf16 = str(dtype).removeprefix("torch.") in ("bfloat16", "bf16") and self.model.device.type == "cpu"
         if optimize_for_inference or bf16:
             # Opt-in: a fused copy of the model (same outputs to float rounding, ~1.5x faster on
-            # CPU; see fast_inference_qrtse). A model from an older Hub repo may lack the method.
+            # CPU; see modeling_qrtse.kernels.fast_inference). A model from an older Hub repo may lack the method.
             if not hasattr(self.model, "optimize_for_inference"):
                 raise ValueError("this model's code has no optimize_for_inference(); load it with the qrtse package")
             widen = bf16 and self.model.dtype != torch.float32  # transformers loaded it in `dtype`

@@ -74,12 +74,24 @@ def audio_inputs(extractor=None):
             raise
         package = type(extractor).__module__.rpartition(".")[0]
         audio_inputs_qrtse = importlib.import_module(f"{package}.audio_inputs_qrtse")
-        if not hasattr(audio_inputs_qrtse, "check_audio_header"):
+        try:
+            sibling_module(audio_inputs_qrtse, "resampling_qrtse")
+        except ModuleNotFoundError:
+            current = False
+        else:
+            current = hasattr(audio_inputs_qrtse, "check_audio_header")
+        if not current:
             raise SystemExit(
                 "The model repository's code predates the upload checks this Space relies on: publish it "
                 "again (python -m qrtse.hub.push_model)"
             )
     return audio_inputs_qrtse
+
+
+def sibling_module(module, name: str):
+    """The shipped module `name` next to `module` (`audio_inputs_qrtse`, see `audio_inputs`): the
+    package's, or the remote-code copy that came with the same model repository."""
+    return importlib.import_module(f"{module.__name__.rpartition('.')[0]}.{name}")
 
 
 def query_processor(extractor):
@@ -116,9 +128,7 @@ def read_audio(path, rate: int, inputs=None) -> np.ndarray:
     if not np.isfinite(audio).all():
         raise gr.Error("The audio contains NaN or infinite samples.")
     if file_rate != rate:
-        import soxr
-
-        audio = soxr.resample(audio, file_rate, rate, quality="HQ").astype(np.float32)
+        audio = sibling_module(inputs, "resampling_qrtse").resample(audio, file_rate, rate)
     return audio
 
 

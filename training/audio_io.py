@@ -11,26 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 
-from modeling_qrtse.audio_inputs_qrtse import decode_bytes, read_file
+from modeling_qrtse.audio_inputs_qrtse import AUDIO_SUFFIXES, decode_bytes, read_file
+from modeling_qrtse.resampling_qrtse import resample
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 PCM16_SCALE = 32768.0
-AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg")
-
-
-def resample(audio: np.ndarray, orig_sr: int, target_sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling with soxr (high quality); a no-op when the rates agree."""
-    if orig_sr == target_sr:
-        return audio
-    return soxr.resample(audio, orig_sr, target_sr, quality="HQ")
 
 
 def read_clip(path, sample_rate: int = SAMPLE_RATE, name=None) -> np.ndarray | None:
-    """Read any file libsndfile decodes (wav, flac, ogg, mp3) as mono float32 at `sample_rate`.
+    """Read any file libsndfile decodes (any of `AUDIO_SUFFIXES`) as mono float32 at `sample_rate`.
 
     `path` is a file path or the file's bytes (then `name` labels it in warnings). Returns None,
     after a warning naming the file, when it cannot be decoded or holds no usable audio (empty,
@@ -46,7 +38,7 @@ def read_clip(path, sample_rate: int = SAMPLE_RATE, name=None) -> np.ndarray | N
     except (FileNotFoundError, ValueError) as error:
         logger.warning("Skipping unreadable clip %s: %s", name, error)
         return None
-    return check_clip(resample(audio, orig_sr, sample_rate).astype(np.float32), name)
+    return check_clip(resample(audio, orig_sr, sample_rate), name)
 
 
 def check_clip(audio: np.ndarray, name) -> np.ndarray | None:
@@ -66,7 +58,7 @@ def check_clip(audio: np.ndarray, name) -> np.ndarray | None:
 def list_audio_files(root) -> list:
     """Audio files under `root` (recursive), sorted so every run sees the same order."""
     root = Path(root)
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
 
 
 def quantize_pcm16(audio: np.ndarray) -> np.ndarray:

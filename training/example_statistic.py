@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from modeling_qrtse.cli_extract import load_pipeline
+from modeling_qrtse.cli.extract import load_pipeline
 
 from .frozen_split import decode_mixture
 from .real_examples import rule_examples

@@ -32,7 +32,8 @@ class when any sample of its encoder window is.
 import numpy as np
 import torch
 
-from modeling_qrtse.frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query
+from modeling_qrtse.frame_refinement_qrtse import frame_activity, frame_query
+from modeling_qrtse.frame_smoothing_qrtse import FrameSmoothing
 from modeling_qrtse.long_form_qrtse import extract_long_form
 from modeling_qrtse.refinement_qrtse import ORACLE_THRESHOLD, refine_query
 

@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from modeling_qrtse import QrtseModel
-from modeling_qrtse.frame_refinement_qrtse import FrameSmoothing
+from modeling_qrtse.frame_smoothing_qrtse import FrameSmoothing
 
 from .config_file import set_config_keys
 from .data_loading import class_names, frozen_examples

@@ -139,7 +139,7 @@ def prepare_batch(
 def precision_plan(train_args, device: torch.device) -> tuple:
     """`(Accelerate's mixed_precision, the fast path's GEMM dtype or None)`. On the CPU fast path,
     `--mixed_precision bf16` is the fused modules' own mixed precision (bf16 GEMMs, float32 master
-    weights, optimizer state, norms and losses; `fast_training_qrtse`), not Accelerate's autocast:
+    weights, optimizer state, norms and losses; `modeling_qrtse.kernels.fast_training`), not Accelerate's autocast:
     under autocast the fused modules fall back to the reference ones, which were ~2x slower per step
     than the fused bf16 path (small preset, batch 8 x 3 s, 1 thread). Elsewhere Accelerate decides."""
     fast_path = device.type == "cpu" and not train_args.reference_path

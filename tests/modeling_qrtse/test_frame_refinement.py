@@ -6,7 +6,8 @@ import torch
 from pipeline_helpers import make_pipeline, noise
 
 from modeling_qrtse import QrtseConfig, QrtseModel
-from modeling_qrtse.frame_refinement_qrtse import FrameSmoothing, frame_activity, frame_query, smooth_decisions
+from modeling_qrtse.frame_refinement_qrtse import frame_activity, frame_query, smooth_decisions
+from modeling_qrtse.frame_smoothing_qrtse import FrameSmoothing
 from modeling_qrtse.long_form_qrtse import extract_long_form
 
 RATE = 16000

@@ -40,13 +40,16 @@ def test_saved_folder_carries_the_pipeline(tiny_pipeline_folder):
         "long_form_qrtse.py",
         "frame_refinement_qrtse.py",
         "pipeline_outputs_qrtse.py",
-        "onnx_runtime_qrtse.py",
         "preprocessor_config.json",
     ):
         assert (tiny_pipeline_folder / name).exists(), name
-    package_only = ("cli.py", "cli_extract.py", "cli_batch.py", "dataset_extraction_qrtse.py", "default_checkpoint.py")
+    package_only = ("dataset_extraction_qrtse.py", "default_checkpoint.py", "onnx_export.py")
     for name in (*package_only, "__init__.py"):
         assert not (tiny_pipeline_folder / name).exists(), f"{name} is package-only"
+    assert not list(tiny_pipeline_folder.glob("cli*")), "the CLI is package-only"
+    kernels = {"fast_inference", "fast_training", "gemm", "depthwise", "bigru", "onnx_runtime", "kernels"}
+    saved_code = {path.stem.removesuffix("_qrtse") for path in tiny_pipeline_folder.glob("*.py")}
+    assert not (kernels & saved_code), "the CPU kernels are package-only"
 
 
 def test_folder_loads_in_process_with_the_package(tiny_pipeline_folder):

@@ -15,7 +15,7 @@ import torch
 from tiny_build import write_tiny_build
 
 from modeling_qrtse import QrtseConfig, QrtseModel
-from modeling_qrtse.gemm_qrtse import native_bf16_available
+from modeling_qrtse.kernels.gemm import native_bf16_available
 from qrtse.training.arguments import DataArguments, ModelArguments
 from qrtse.training.systems import get_system
 from qrtse.training.time_budget import TimeBudget

@@ -20,8 +20,9 @@ from collections import Counter
 import numpy as np
 
 from modeling_qrtse.configuration_qrtse import FSD_KAGGLE_2018_LABELS
+from modeling_qrtse.resampling_qrtse import resample
 
-from ..audio_io import SAMPLE_RATE, resample
+from ..audio_io import SAMPLE_RATE
 from ..clip_pool import FOREGROUND
 from .base import Clip, ClipSource, check_split
 
@@ -33,7 +34,7 @@ def replayed(audio: np.ndarray, clip_id: str, copy: int) -> np.ndarray:
     """`audio` played at a rate in [0.94, 1.06] drawn from the clip id and copy number."""
     seed = int.from_bytes(hashlib.sha256(f"{clip_id}~{copy}".encode()).digest()[:8], "little")
     rate = 1 + np.random.default_rng(seed).uniform(-MAX_RATE_CHANGE, MAX_RATE_CHANGE)
-    return resample(audio, round(SAMPLE_RATE * rate), SAMPLE_RATE).astype(np.float32)
+    return resample(audio, round(SAMPLE_RATE * rate), SAMPLE_RATE)
 
 
 class RenderedAndRealSource(ClipSource):

@@ -9,7 +9,9 @@ helicopter, breath noise); sometimes in a synthetic room (decaying-noise reverb,
 
 import numpy as np
 
-from ...audio_io import SAMPLE_RATE, resample
+from modeling_qrtse.resampling_qrtse import resample
+
+from ...audio_io import SAMPLE_RATE
 from . import babble
 from .soundfont import Note
 

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...audio_io import SAMPLE_RATE, read_clip, resample
+from modeling_qrtse.resampling_qrtse import resample
+
+from ...audio_io import SAMPLE_RATE, read_clip
 
 FRAME_S = 0.02
 CALL_THRESHOLD_DB = -25.0

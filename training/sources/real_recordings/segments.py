@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...audio_io import SAMPLE_RATE, check_clip, read_clip, resample
+from modeling_qrtse.resampling_qrtse import resample
+
+from ...audio_io import SAMPLE_RATE, check_clip, read_clip
 from ..builtin.recordings import split_calls
 from .gus_patch import read_gus_patch
 
@@ -43,7 +45,7 @@ def patch_clips(path: Path, note_s: float) -> list:
     except (OSError, ValueError) as error:
         logger.warning("Skipping unreadable patch %s: %s", path, error)
         return []
-    notes = (resample(w.note(note_s), w.sample_rate).astype(np.float32) for w in waves)
+    notes = (resample(w.note(note_s), w.sample_rate, SAMPLE_RATE) for w in waves)
     return [n for n in notes if check_clip(n, path) is not None]
 
 

@@ -1,4 +1,4 @@
-"""`qrtse export-onnx`: write a model as ONNX for ONNX Runtime (see `onnx_export`)."""
+"""`qrtse export-onnx`: write a model as ONNX for ONNX Runtime (see `modeling_qrtse.onnx_export`)."""
 
 
 def add_export_onnx_command(subparsers) -> None:
@@ -26,12 +26,12 @@ def add_export_onnx_command(subparsers) -> None:
 
 
 def run_export_onnx(args) -> int:
-    from .cli_models import load_checked_model
-    from .cli_output_files import check_output_paths, write_atomically
-    from .configuration_qrtse import QrtseConfig
-    from .modeling_qrtse import QrtseModel
-    from .onnx_export import export_onnx
-    from .refinement_qrtse import check_threshold
+    from modeling_qrtse.cli.models import load_checked_model
+    from modeling_qrtse.cli.output_files import check_output_paths, write_atomically
+    from modeling_qrtse.configuration_qrtse import QrtseConfig
+    from modeling_qrtse.modeling_qrtse import QrtseModel
+    from modeling_qrtse.onnx_export import export_onnx
+    from modeling_qrtse.refinement_qrtse import check_threshold
 
     check_output_paths([args.output], overwrite=args.overwrite, suffixes=(".onnx",))
     if args.threshold is not None:

@@ -6,9 +6,9 @@ from perturbed import perturbed_model
 from torch import nn
 
 from modeling_qrtse import QrtseConfig, QrtseModel
-from modeling_qrtse.bigru_qrtse import bidirectional_gru
-from modeling_qrtse.depthwise_qrtse import DepthwiseConvolution
-from modeling_qrtse.fast_training_qrtse import (
+from modeling_qrtse.kernels.bigru import bidirectional_gru
+from modeling_qrtse.kernels.depthwise import DepthwiseConvolution
+from modeling_qrtse.kernels.fast_training import (
     QrtseTrainingClassifier,
     QrtseTrainingDecoder,
     QrtseTrainingEncoder,

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from modeling_qrtse.gemm_qrtse import linear, linear_add, onednn_linear_available
+from modeling_qrtse.kernels.gemm import linear, linear_add, onednn_linear_available
 
 
 @pytest.fixture

@@ -3,21 +3,21 @@ parameters, gradients and `state_dict`: `optimize_for_training(model)`.
 
 The eager modules spend most of a CPU training step outside the GEMMs: `conv1d(groups=H)`'s
 backward, the transposes around every per-frame layer norm (cLN) and PyTorch's PReLU backward.
-Here, as in `fast_inference_qrtse`, activations live time-major, as `(batch * frames, channels)`
+Here, as in `fast_inference`, activations live time-major, as `(batch * frames, channels)`
 matrices, and the modules hand each other `(batch, channels, frames)` views of that storage:
 
-- the 1x1 convolutions are GEMMs ([`gemm_qrtse.Linear`]: forward and input gradient on oneDNN,
+- the 1x1 convolutions are GEMMs ([`gemm.Linear`]: forward and input gradient on oneDNN,
   weight gradient on MKL), with the skip and residual sums added inside the GEMM;
 - cLN is `layer_norm` over the contiguous last axis, forward and backward, with no transposes;
 - the dilated depthwise convolution is one multiply-add per tap, forward and backward
-  ([`depthwise_qrtse`]);
+  ([`depthwise`]);
 - PReLU's backward is two fused passes ([`PReLU`]) instead of PyTorch's generic kernel;
-- the classifier's BiGRU has a hand-written backward ([`bigru_qrtse`]);
+- the classifier's BiGRU has a hand-written backward ([`bigru`]);
 - encoder and decoder are one GEMM each over overlapping frames (`unfold` / `fold`);
 - the last block's residual convolution, whose output nothing reads, is skipped (in the
   reference it is computed but receives no gradient either);
 - with `dtype=torch.bfloat16` (mixed precision, on CPUs with native bf16) the TCN GEMMs and the
-  BiGRU's input-projection GEMMs run in bf16 ([`gemm_qrtse.MixedPrecisionLinear`]); parameters,
+  BiGRU's input-projection GEMMs run in bf16 ([`gemm.MixedPrecisionLinear`]); parameters,
   gradients, optimizer state, activations, layer norms, PReLU, the depthwise convolution, the
   GRU recurrence, encoder, decoder, pooling, sigmoid and losses stay float32.
 
@@ -31,13 +31,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .bigru_qrtse import bidirectional_gru
-from .classifier_qrtse import QrtseClassifier, pool_frames
-from .depthwise_qrtse import DepthwiseConvolution
-from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
-from .fast_inference_qrtse import time_major
-from .gemm_qrtse import gemm_dtype, trainable_linear
-from .tcn_qrtse import QrtseTemporalConvNet, zero_padding
+from ..classifier_qrtse import QrtseClassifier, pool_frames
+from ..encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
+from ..tcn_qrtse import QrtseTemporalConvNet, zero_padding
+from .bigru import bidirectional_gru
+from .depthwise import DepthwiseConvolution
+from .fast_inference import time_major
+from .gemm import gemm_dtype, trainable_linear
 
 
 def _fast_training(tensor: torch.Tensor) -> bool:
@@ -163,7 +163,7 @@ class QrtseTrainingDecoder(QrtseDecoder):
 
 
 class QrtseTrainingClassifier(QrtseClassifier):
-    """Eq. (6) with the BiGRU of [`bigru_qrtse`]; padded batches (packed sequences) run the reference."""
+    """Eq. (6) with the BiGRU of [`bigru`]; padded batches (packed sequences) run the reference."""
 
     gemm_dtype = torch.float32  # of the BiGRU's input projections (see `bidirectional_gru`)
 
@@ -197,7 +197,7 @@ def optimize_for_training(model, onednn_gemm: bool = True, dtype=torch.float32):
     similarity of the whole gradient >= 0.999 on the shipped model, see `tests/modeling_qrtse/
     test_bf16.py` for the per-parameter bounds and why they are looser). It takes effect on CPUs
     with native bf16 only; elsewhere the GEMMs stay float32 with a one-time warning
-    (`gemm_qrtse.gemm_dtype`). Use it instead of, not with, `torch.autocast`: under autocast the
+    (`gemm.gemm_dtype`). Use it instead of, not with, `torch.autocast`: under autocast the
     reference modules run.
     """
     parameter = next(model.parameters(), None)

@@ -16,7 +16,7 @@ def resolve_model(model) -> str:
         if path.exists() and not path.is_dir():
             raise ValueError(f"--model {model} is a file; give the folder that holds config.json and model.safetensors")
         return str(path) if path.exists() else model
-    from .default_checkpoint import default_model_available, default_model_path
+    from modeling_qrtse.default_checkpoint import default_model_available, default_model_path
 
     if not default_model_available():
         raise ValueError(
@@ -29,7 +29,7 @@ def resolve_model(model) -> str:
 @contextmanager
 def loading(model: str):
     """Turn what loading a bad, foreign, truncated or unreachable model raises into one ValueError."""
-    from .weights_qrtse import check_weights_folder
+    from modeling_qrtse.weights_qrtse import check_weights_folder
 
     try:
         check_weights_folder(model)  # pickled-only weights: say how to convert, in one line
@@ -63,7 +63,7 @@ def load_checked_model(model):
     ValueError before any work."""
     from transformers.utils import logging
 
-    from .modeling_qrtse import QrtseModel
+    from modeling_qrtse.modeling_qrtse import QrtseModel
 
     logging.disable_progress_bar()  # keep the command's output to its result
     source, _ = qrtse_config(model)

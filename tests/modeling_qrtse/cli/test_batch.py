@@ -14,9 +14,9 @@ import soundfile as sf
 from pipeline_helpers import noise
 from pipeline_helpers import run_cli as run
 
-from modeling_qrtse.cli_batch import expand_inputs
+from modeling_qrtse.cli.plan import expand_inputs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"}
 
 

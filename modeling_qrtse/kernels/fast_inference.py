@@ -11,7 +11,7 @@ What changes, and why it is faster on CPU:
   steps hand each other `(batch, channels, frames)` *views* of that storage, so the model's named
   steps and `analyze` / `extract` / the pipeline keep working unchanged.
 - **The machine's fast GEMM.** The 1x1 convolutions run on oneDNN where PyTorch bundles it
-  (about 2x MKL's float32 rate on AMD CPUs, see `gemm_qrtse`), with PReLU as a GEMM post-op.
+  (about 2x MKL's float32 rate on AMD CPUs, see `gemm`), with PReLU as a GEMM post-op.
 - **Fewer passes over memory.** Skip outputs and residuals accumulate inside the GEMM (oneDNN's
   add post-op, or `addmm_`) instead of in a separate sum; residual biases are moved into the next
   block's input bias; the last block's residual convolution, whose output nothing reads, is
@@ -23,7 +23,7 @@ What changes, and why it is faster on CPU:
 - **bfloat16 GEMMs** (`dtype=torch.bfloat16`, on CPUs with native bf16): the TCN GEMMs take bf16
   weights (fused once) and bf16-rounded activations, at about twice the float32 rate; their
   products are widened to float32 at once, so the residual and skip sums, layer norms, PReLU, the
-  depthwise convolution, the mask, encoder, decoder and classifier stay float32 (see `gemm_qrtse`).
+  depthwise convolution, the mask, encoder, decoder and classifier stay float32 (see `gemm`).
 
 The fused weights are a snapshot: non-persistent buffers derived from the parameters, which stay
 in place, so `state_dict()` and `save_pretrained` are those of the original model. In training
@@ -40,12 +40,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .classifier_qrtse import QrtseClassifier, pool_frames
-from .depthwise_qrtse import depthwise_forward
-from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
-from .gemm_qrtse import gemm_dtype, linear, linear_add
-from .onnx_runtime_qrtse import onnx_session
-from .tcn_qrtse import QrtseTemporalConvNet, zero_padding
+from ..classifier_qrtse import QrtseClassifier, pool_frames
+from ..encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
+from ..tcn_qrtse import QrtseTemporalConvNet, zero_padding
+from .depthwise import depthwise_forward
+from .gemm import gemm_dtype, linear, linear_add
+from .onnx_runtime import onnx_session
 
 # Frames (x channels) per TCN pass: 8 items of 6 s at the paper's 400 frames/s would stream ~40 MB
 # per hidden activation through DRAM; passes of <= 4800 frames keep each under the L3 of a
@@ -153,7 +153,7 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
 
     frames_per_pass = DEFAULT_FRAMES_PER_PASS
     onnxruntime_threads = 0  # > 0: run the TCN in ONNX Runtime with this many threads
-    onednn_gemm = True  # GEMMs through oneDNN where available (see gemm_qrtse)
+    onednn_gemm = True  # GEMMs through oneDNN where available (see gemm)
     gemm_dtype = torch.float32  # torch.bfloat16: bf16 GEMMs, everything else float32
 
     @torch.no_grad()
@@ -369,8 +369,8 @@ def optimize_for_inference(
 
     `dtype=torch.bfloat16` (or `"bfloat16"`) runs the TCN GEMMs in bf16 on CPUs with native bf16
     (module docstring): about twice the GEMM rate; outputs then differ from float32 by bf16
-    rounding (~1e-2 relative, see `tests/modeling_qrtse/test_bf16.py`). Elsewhere it stays float32
-    with a one-time warning (`gemm_qrtse.gemm_dtype`). Not with `onnxruntime_tcn` (float32 graphs).
+    rounding (~1e-2 relative, see `tests/modeling_qrtse/kernels/test_bf16.py`). Elsewhere it stays float32
+    with a one-time warning (`gemm.gemm_dtype`). Not with `onnxruntime_tcn` (float32 graphs).
     """
     config = model.config
     low = gemm_dtype(dtype, next(model.parameters()).device)

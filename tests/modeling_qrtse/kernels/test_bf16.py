@@ -28,11 +28,12 @@ from test_fast_training import gradients, training_batch
 from torch.nn import functional as F
 from transformers import pipeline
 
-from modeling_qrtse import TASK, QrtseConfig, QrtseFeatureExtractor, QrtseModel, gemm_qrtse
+from modeling_qrtse import TASK, QrtseConfig, QrtseFeatureExtractor, QrtseModel
 from modeling_qrtse.default_checkpoint import default_model_available, default_model_path
 from modeling_qrtse.example_mixtures import example_mixture
-from modeling_qrtse.fast_inference_qrtse import QrtseFastTemporalConvNet
-from modeling_qrtse.gemm_qrtse import BF16_FALLBACK_NOTICE, Linear, MixedPrecisionLinear, native_bf16_available
+from modeling_qrtse.kernels import gemm
+from modeling_qrtse.kernels.fast_inference import QrtseFastTemporalConvNet
+from modeling_qrtse.kernels.gemm import BF16_FALLBACK_NOTICE, Linear, MixedPrecisionLinear, native_bf16_available
 
 needs_bf16 = pytest.mark.skipif(not native_bf16_available(), reason="this CPU has no native bf16 (AVX512-BF16/AMX)")
 needs_default_model = pytest.mark.skipif(not default_model_available(), reason="embedded checkpoint not present")
@@ -62,9 +63,9 @@ def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
 @pytest.fixture
 def fresh_notice():
     """The bf16 fallback notice is warned once per process: forget earlier ones, here and after."""
-    gemm_qrtse._warn_once.cache_clear()
+    gemm._warn_once.cache_clear()
     yield
-    gemm_qrtse._warn_once.cache_clear()
+    gemm._warn_once.cache_clear()
 
 
 @needs_bf16
@@ -260,7 +261,7 @@ def test_cli_extract_dtype_bfloat16(tiny_pipeline_folder, tmp_path, capsys):
 
 
 def test_without_native_bf16_everything_runs_float32_with_one_notice(monkeypatch, fresh_notice, tiny_config):
-    monkeypatch.setattr(gemm_qrtse, "native_bf16_available", lambda: False)
+    monkeypatch.setattr(gemm, "native_bf16_available", lambda: False)
     model = perturbed_model(tiny_config, training=True)
     inputs = training_batch(tiny_config)
     with warnings.catch_warnings(record=True) as caught:

@@ -18,7 +18,7 @@ from modeling_qrtse import default_checkpoint
 from modeling_qrtse.default_checkpoint import default_model_available, default_model_path
 from modeling_qrtse.example_mixtures import EXAMPLES_DIR, example_mixture, example_mixtures
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 _ID2LABEL = json.loads((default_model_path() / "config.json").read_text())["id2label"]
 MODEL_LABELS = tuple(_ID2LABEL[key] for key in sorted(_ID2LABEL, key=int))
 DEMO_COMMAND = "qrtse extract --example -o outputs/extracted.wav --overwrite"

@@ -5,7 +5,7 @@ import torch
 from perturbed import perturbed_model
 
 from modeling_qrtse import QrtseConfig, QrtseModel
-from modeling_qrtse.fast_inference_qrtse import QrtseFastClassifier, QrtseFastTemporalConvNet
+from modeling_qrtse.kernels.fast_inference import QrtseFastClassifier, QrtseFastTemporalConvNet
 
 TOLERANCE = 1e-4
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-# Endings the readers decode (inputs found in folders and patterns).
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
-# Endings the audio writer produces: 16-bit PCM in WAV or FLAC.
+# Endings the audio writer produces: 16-bit PCM in WAV or FLAC, lossless formats every player and
+# libsndfile build reads (inputs may be any of `audio_inputs_qrtse.AUDIO_SUFFIXES`; a lossy or
+# less common format is never an output).
 WRITTEN_AUDIO_SUFFIXES = (".wav", ".flac")
 _PARTIAL = re.compile(r"\.partial-(\d+)-[0-9a-f]+$")
 

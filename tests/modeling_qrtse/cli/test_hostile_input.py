@@ -15,7 +15,7 @@ import soundfile as sf
 from pipeline_helpers import noise
 from pipeline_helpers import run_cli as run
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SENTINEL = b"a file the user cares about"
 
 
