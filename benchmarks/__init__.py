@@ -1,1 +1,2 @@
-"""Benchmarks of the inference path; run as modules, e.g. `python -m benchmarks.inference`."""
+"""Benchmarks of inference, training and the mixture builder, run from the checkout as modules,
+e.g. `python -m benchmarks.inference` or `python -m benchmarks.mixing` (not installed)."""

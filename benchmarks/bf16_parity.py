@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from modeling_qrtse import QrtseModel
 from qrtse.training.data_loading import class_names, frozen_examples
-from qrtse.training.evaluation import TABLE_CONDITIONS, score_mixture, to_model_labels
+from qrtse.training.scoring import TABLE_CONDITIONS, score_mixture, to_model_labels
 
 FMQ = TABLE_CONDITIONS[0]
 

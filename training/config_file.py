@@ -1,6 +1,6 @@
 """Edit a saved model's `config.json` in place, key by key.
 
-The selection commands (`select_threshold`, `select_class_thresholds`, `select_frame_smoothing`)
+The selection commands (`qrtse.training.select threshold`, `class-thresholds`, `frame-smoothing`)
 store what they chose this way rather than with `config.save_pretrained`: that would add
 remote-code entries (`auto_map`) and copies of the code to a folder, such as the embedded
 default model, that ships without them (see `qrtse.training.export_default_model`). The new values

@@ -74,7 +74,7 @@ test = load_frozen_split("{output}", "test")   # or datasets.load_dataset("parqu
 row = decode_mixture(test[0])                   # numpy: mixture, stems, background, stem_labels, presence
 ```
 
-Evaluation queries (FMQ 1:0, PMQ 1:k, FUQ 0:1) come from `qrtse.training.queries.make_query`, seeded,
+Evaluation queries (FMQ 1:0, PMQ 1:k, FUQ 0:1) come from `qrtse.training.query_conditions.make_query`, seeded,
 with inactive classes drawn from the classes absent from the mixture.
 
 ## Files

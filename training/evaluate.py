@@ -7,7 +7,7 @@
 Writes `results.json`, `results.md` (Table 1 and the Fig. 3 sweep as markdown) and
 `fig3_sweep.png`. With `--intra-clip` (on a build made with `--duration_s 20`) it compares
 refinement in time instead: file vs chunk vs frame vs oracle-frame refinement, scored on the
-regions where queried classes sound and where none does (`qrtse.training.intra_clip_evaluation`),
+regions where queried classes sound and where none does (`qrtse.training.intra_clip_scoring`),
 written as `intra_clip.json`, `intra_clip.md` and `intra_clip.png`.
 
     python -m qrtse.training.evaluate --intra-clip --model proposed=modeling_qrtse/default_model \
@@ -24,10 +24,10 @@ from modeling_qrtse import QrtseModel
 from modeling_qrtse.summary import count_parameters, macs_per_second
 
 from .data_loading import class_names, frozen_examples
-from .evaluation import ORACLE, PAPER_THRESHOLDS, SWEEP_CONDITIONS, TABLE_CONDITIONS, evaluate_model
-from .intra_clip_evaluation import evaluate_intra_clip
 from .intra_clip_report import intra_clip_markdown, plot_intra_clip
+from .intra_clip_scoring import evaluate_intra_clip
 from .report import plot_sweep, results_markdown
+from .scoring import ORACLE, PAPER_THRESHOLDS, SWEEP_CONDITIONS, TABLE_CONDITIONS, evaluate_model
 
 
 def parse_args(argv=None):
@@ -99,7 +99,7 @@ def merge_results(paths) -> dict:
 
 
 def evaluate_intra_clip_command(args) -> dict:
-    """`--intra-clip`: one model, the settings of `qrtse.training.intra_clip_evaluation`."""
+    """`--intra-clip`: one model, the settings of `qrtse.training.intra_clip_scoring`."""
     if len(args.model) != 1 or not args.data_dir:
         raise SystemExit("qrtse.training.evaluate --intra-clip: give one --model NAME=PATH and --data-dir")
     name, path = args.model[0].split("=", 1)

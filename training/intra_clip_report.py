@@ -1,7 +1,7 @@
-"""Tables and plot of the intra-clip evaluation (`qrtse.training.intra_clip_evaluation`)."""
+"""Tables and plot of the intra-clip evaluation (`qrtse.training.intra_clip_scoring`)."""
 
-from .evaluation import TABLE_CONDITIONS
-from .intra_clip_evaluation import BASELINES, SETTINGS
+from .intra_clip_scoring import BASELINES, SETTINGS
+from .scoring import TABLE_CONDITIONS
 
 LABELS = {
     "none": "no refinement (theta = 0)",

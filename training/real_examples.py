@@ -22,7 +22,7 @@ import numpy as np
 
 from .data_loading import class_names
 from .frozen_split import load_frozen_split
-from .queries import make_query
+from .query_conditions import make_query
 
 EXAMPLE_SEED = 29
 SPLIT = "test"

@@ -1,6 +1,6 @@
 """Table 1 and Fig. 3 of the paper, from `qrtse.training.evaluate`'s results dictionary."""
 
-from .evaluation import SWEEP_CONDITIONS, TABLE_CONDITIONS
+from .scoring import SWEEP_CONDITIONS, TABLE_CONDITIONS
 
 
 def _rows(results: dict):

@@ -1,7 +1,7 @@
 """Would one refinement threshold per class beat one theta for all? Fit them on the validation
 splits (never on test) and measure the gain honestly, on held-out validation mixtures.
 
-    python -m qrtse.training.select_class_thresholds --model modeling_qrtse/default_model \
+    python -m qrtse.training.select class-thresholds --model modeling_qrtse/default_model \
         --data-dir data/builtin --data-dir data/real --json results/class-thresholds/v2.json
 
 `--write` stores the fitted thresholds in the model's `config.json` (`class_thresholds`, one
@@ -42,9 +42,9 @@ from modeling_qrtse import QrtseModel
 
 from .config_file import set_config_keys
 from .data_loading import class_names, frozen_examples
-from .evaluation import SWEEP_CONDITIONS, to_model_labels
 from .metrics import snr_improvement
-from .queries import make_query, target_from_stems
+from .query_conditions import make_query, target_from_stems
+from .scoring import SWEEP_CONDITIONS, to_model_labels
 
 DEFAULT_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
 
@@ -84,7 +84,7 @@ class ValidationDecisions:
 @torch.inference_mode()
 def collect_decisions(model, examples, dataset_labels, split_index: int, seed: int = 0, progress=None):
     """Analyse and extract (1:0 at theta = 0) every mixture, drawing queries exactly as
-    `qrtse.training.evaluation.evaluate_model` does with the same `seed`."""
+    `qrtse.training.scoring.evaluate_model` does with the same `seed`."""
     model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     rows = {"probabilities": [], "target": [], "snri": [], "inactive": {c.n_inactive: [] for c in SWEEP_CONDITIONS}}
     for index, example in enumerate(examples):
@@ -168,8 +168,10 @@ def cross_validate(decisions: ValidationDecisions, grid, min_targets: int, folds
     return {name: float(np.mean(values)) for name, values in held_out.items()}
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None, prog=None) -> dict:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True, help="model folder")
     parser.add_argument("--data-dir", action="append", required=True, help="a build whose validation split is used")
     parser.add_argument("--num-mixtures", type=int, default=None, help="first N validation mixtures of each build")

@@ -1,11 +1,11 @@
 """Choose frame-level refinement's threshold and smoothing on validation (never on test) and
 store them as the model's default (`config.frame_smoothing`).
 
-    python -m qrtse.training.select_frame_smoothing --model runs/candidate/best \
+    python -m qrtse.training.select frame-smoothing --model runs/candidate/best \
         --intra-clip-dir data/intra-clip --standard-dir data/builtin --write
 
 Criterion: the highest whole-clip SNRi of `refinement="frame"`, averaged over FMQ (1:0) and
-PMQ (1:1, 1:3), on the intra-clip validation mixtures (`qrtse.training.intra_clip_evaluation`): it
+PMQ (1:1, 1:3), on the intra-clip validation mixtures (`qrtse.training.intra_clip_scoring`): it
 rewards silencing the regions where no queried class sounds and punishes cutting the target
 alike. Constraint: on the standard validation mixtures (6 s, the Table 1 protocol) frame
 refinement may lose at most `--max-fmq-loss` dB of FMQ (1:0) SNRi against file-level refinement
@@ -26,8 +26,8 @@ from modeling_qrtse.frame_smoothing_qrtse import FrameSmoothing
 
 from .config_file import set_config_keys
 from .data_loading import class_names, frozen_examples
-from .evaluation import Condition
-from .intra_clip_evaluation import evaluate_intra_clip
+from .intra_clip_scoring import evaluate_intra_clip
+from .scoring import Condition
 
 INTRA_CLIP_CONDITIONS = (Condition(1, 0), Condition(1, 1), Condition(1, 3))
 DEFAULT_GRID = {
@@ -59,8 +59,10 @@ def fmq_snri(model, examples, labels, smoothing, setting: str) -> float:
     return summary["scores"][f"1:0|{setting}"]["snri"]
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None, prog=None) -> dict:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True)
     parser.add_argument("--intra-clip-dir", required=True, help="a build made with --duration_s 20 (validation split)")
     parser.add_argument(

@@ -3,7 +3,7 @@ as the model's default (`config.refinement_threshold`).
 
     python -m qrtse.training.evaluate --model proposed=runs/small-proposed/best --split validation \
         --data-dir data/builtin --output-dir results/validation
-    python -m qrtse.training.select_threshold results/validation/results.json --system proposed \
+    python -m qrtse.training.select threshold results/validation/results.json --system proposed \
         --model runs/small-proposed/best
 
 Criterion (`--criterion`): the theta with the highest mean CA-SDRi (default) or SNRi over FMQ
@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 
 from .config_file import set_config_keys
-from .evaluation import SWEEP_CONDITIONS
+from .scoring import SWEEP_CONDITIONS
 
 
 def choose_threshold(system_results: dict, thresholds, criterion_name: str = "snri") -> tuple:
@@ -51,8 +51,10 @@ def criterion_over_splits(results_per_split: list, system: str, criterion_name: 
     return best, criterion
 
 
-def main(argv=None) -> float:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None, prog=None) -> float:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("results", nargs="+", help="results.json of qrtse.training.evaluate on validation split(s)")
     parser.add_argument("--system", default="proposed")
     parser.add_argument("--criterion", default="ca_sdri", choices=["ca_sdri", "snri"])

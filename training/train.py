@@ -30,7 +30,7 @@ from .cpu_runtime import retain_freed_memory
 from .data_loading import class_names, training_batches
 from .systems import get_system
 from .time_budget import TimeBudget
-from .training_queries import build_training_batch, random_crop
+from .training_batches import build_training_batch, random_crop
 from .validation import validate, validate_classifier
 
 

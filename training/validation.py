@@ -4,8 +4,8 @@ macro-F1 (the classifier stage) on the frozen validation split."""
 import torch
 
 from .data_loading import frozen_examples
-from .evaluation import Condition, evaluate_model
 from .metrics import macro_f1
+from .scoring import Condition, evaluate_model
 
 
 def validate(model, data_args, accelerator) -> dict:

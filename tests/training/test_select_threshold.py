@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from qrtse.training.evaluation import SWEEP_CONDITIONS
+from qrtse.training.scoring import SWEEP_CONDITIONS
 from qrtse.training.select_threshold import choose_threshold, main
 
 

@@ -18,7 +18,7 @@ from modeling_qrtse import QrtseModel
 from modeling_qrtse.default_checkpoint import default_model_path
 from qrtse.training.build_dataset import build, toy_builtin_arguments
 from qrtse.training.data_loading import class_names, frozen_examples
-from qrtse.training.evaluation import TABLE_CONDITIONS, evaluate_model
+from qrtse.training.scoring import TABLE_CONDITIONS, evaluate_model
 
 PINNED = Path(__file__).with_name("shipped_model_scores.json")
 TOLERANCE_DB = 0.05  # float rounding across machines is far below this; a real change is not

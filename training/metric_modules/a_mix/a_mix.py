@@ -10,7 +10,7 @@ silence), the function `qrtse.training.evaluate` scores Table 1 with (`pip insta
 
 import evaluate
 
-from qrtse.training.evaluate_modules import module_info, waveform_scores
+from qrtse.training.metric_module_support import module_info, waveform_scores
 from qrtse.training.metrics import mixture_attenuation
 
 _DESCRIPTION = "A_mix = -10 log10(|x|^2 / |s_hat|^2) in dB per item (eq. 9), floored at -120 dB, and its mean."

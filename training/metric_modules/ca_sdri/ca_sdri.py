@@ -11,7 +11,7 @@ with (`pip install qrtse`).
 
 import evaluate
 
-from qrtse.training.evaluate_modules import module_info, scores
+from qrtse.training.metric_module_support import module_info, scores
 from qrtse.training.metrics import class_aware_sdri
 
 _DESCRIPTION = (

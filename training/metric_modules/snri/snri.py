@@ -11,7 +11,7 @@ Table 1 with (`pip install qrtse`).
 
 import evaluate
 
-from qrtse.training.evaluate_modules import module_info, waveform_scores
+from qrtse.training.metric_module_support import module_info, waveform_scores
 from qrtse.training.metrics import snr_improvement
 
 _DESCRIPTION = "SNRi = SNR(estimate, target) - SNR(mixture, target), in dB, per item and averaged."

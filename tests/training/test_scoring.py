@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from qrtse.training.evaluation import Condition, class_aware_sdri, per_class_detection, to_model_labels
 from qrtse.training.metrics import snr, snr_improvement
+from qrtse.training.scoring import Condition, class_aware_sdri, per_class_detection, to_model_labels
 
 
 def test_silent_output_scores_minus_the_input_snr():

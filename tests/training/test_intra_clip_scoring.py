@@ -9,7 +9,7 @@ import torch
 from test_train import ROOT, build, run  # noqa: F401  (build is a fixture)
 
 from modeling_qrtse import QrtseConfig
-from qrtse.training.intra_clip_evaluation import BASELINES, SETTINGS, frames_of, region_scores, sample_activity
+from qrtse.training.intra_clip_scoring import BASELINES, SETTINGS, frames_of, region_scores, sample_activity
 from qrtse.training.metrics import A_MIX_FLOOR_DB
 
 

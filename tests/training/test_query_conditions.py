@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from qrtse.training.queries import PAPER_QUERY_CONDITIONS, make_query, query_condition, target_from_stems
+from qrtse.training.query_conditions import PAPER_QUERY_CONDITIONS, make_query, query_condition, target_from_stems
 
 PRESENCE = np.zeros(10, dtype=np.float32)
 PRESENCE[[1, 4, 7]] = 1

@@ -1,7 +1,7 @@
 """How fast the mixture builder and dynamic mixing are, against what training consumes.
 
-    python -m qrtse.training.benchmarks.mixing_speed                      # toy built-in corpus in a temp dir
-    python -m qrtse.training.benchmarks.mixing_speed --data-dir data/builtin --mixtures 200
+    python -m benchmarks.mixing                      # toy built-in corpus in a temp dir
+    python -m benchmarks.mixing --data-dir data/builtin --mixtures 200
 
 Prints, all single-process (one core for the data side):
 

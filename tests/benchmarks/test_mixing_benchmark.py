@@ -1,11 +1,11 @@
 import pytest
 
-from qrtse.training.benchmarks import mixing_speed
+from benchmarks import mixing
 
 
 @pytest.mark.slow
-def test_mixing_speed_benchmark_runs(capsys):
-    mixing_speed.main(
+def test_mixing_benchmark_runs(capsys):
+    mixing.main(
         [
             "--clips-per-class",
             "1",

@@ -1,7 +1,7 @@
 import torch
 
 from modeling_qrtse import QrtseFeatureExtractor, QrtseProcessor
-from qrtse.training.training_queries import build_training_batch, random_crop
+from qrtse.training.training_batches import build_training_batch, random_crop
 
 PROCESSOR = QrtseProcessor(QrtseFeatureExtractor(), labels=[f"class_{index}" for index in range(12)])
 

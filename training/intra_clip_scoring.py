@@ -1,4 +1,4 @@
-"""Intra-clip evaluation of refinement in time (issue: frame-level query refinement).
+"""Intra-clip scoring of refinement in time (issue: frame-level query refinement).
 
 On mixtures where the queried classes sound only in parts of the clip (`build_dataset
 --duration_s 20`: 3-5 events of a few seconds, each at a random onset, over a background that
@@ -37,9 +37,9 @@ from modeling_qrtse.frame_smoothing_qrtse import FrameSmoothing
 from modeling_qrtse.long_form_qrtse import extract_long_form
 from modeling_qrtse.refinement_qrtse import ORACLE_THRESHOLD, refine_query
 
-from .evaluation import TABLE_CONDITIONS, to_model_labels
 from .metrics import A_MIX_FLOOR_DB, snr_improvement
-from .queries import make_query, target_from_stems
+from .query_conditions import make_query, target_from_stems
+from .scoring import TABLE_CONDITIONS, to_model_labels
 
 SETTINGS = ("none", "file", "chunk", "frame", "oracle", "oracle-frame")
 BASELINES = ("silence", "mixture")
@@ -91,7 +91,7 @@ def region_scores(estimate: torch.Tensor, target: torch.Tensor, mixture: torch.T
 def score_intra_clip(
     model, example: dict, conditions, threshold: float, smoothing: FrameSmoothing, seed_key, settings=SETTINGS
 ) -> dict:
-    """{(condition name, setting): METRICS} of one mixture; queries drawn as `qrtse.training.evaluation`
+    """{(condition name, setting): METRICS} of one mixture; queries drawn as `qrtse.training.scoring`
     draws them (same seed key -> same target class in every condition)."""
     config = model.config
     mixture = torch.from_numpy(example["mixture"])[None]

@@ -25,7 +25,7 @@ from modeling_qrtse.refinement_qrtse import refine_query
 
 from . import metrics
 from .metrics import macro_f1, mixture_attenuation, snr, snr_improvement
-from .queries import make_query, target_from_stems
+from .query_conditions import make_query, target_from_stems
 
 ORACLE = "oracle"
 

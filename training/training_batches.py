@@ -1,4 +1,4 @@
-"""Training queries and targets built from per-class stems (paper Section 3.3: FMQ only).
+"""Training batches: queries and targets built from per-class stems (paper Section 3.3: FMQ only).
 
 Distribution (the paper does not give one): each example asks for k of its n active classes,
 k = 1 with probability 1/2 (the evaluation's single-target case) and otherwise uniform over
