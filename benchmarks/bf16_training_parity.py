@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 from modeling_qrtse.default_checkpoint import default_model_path
-from qrtse.training import evaluate, train
-from qrtse.training.continue_default_model import stage_arguments
+from qrtse.training import train
+from qrtse.training.continue_default_model import stage_arguments, validation_results
 
 PRECISIONS = ("no", "bf16")
 SPLITS = ("builtin", "real")
@@ -38,14 +38,12 @@ def train_run(precision: str, args, run_dir: Path) -> dict:
 
 
 def validation(name: str, model: Path, split: str, args, output_dir: Path) -> dict:
-    path = output_dir / f"{name}-{split}" / "results.json"
-    if not path.exists():
-        evaluate.main(
-            ["--model", f"{name}={model}", "--data-dir", str(Path(args.data_root) / split), "--split", "validation"]
-            + ["--num-mixtures", str(args.num_mixtures), "--output-dir", str(path.parent)]
-            + ["--thresholds", "0", str(args.theta), "--num-threads", str(args.num_threads)]
-        )
-    system = json.loads(path.read_text())["systems"][name]
+    """The stage judge's validation table of `model` (`continue_default_model.validation_results`),
+    reduced to the figures this comparison reports."""
+    judge_args = argparse.Namespace(
+        data_root=args.data_root, num_mixtures=args.num_mixtures, eval_threads=args.num_threads
+    )
+    system = validation_results(name, model, split, judge_args, output_dir)["systems"][name]
     return {
         "fmq_snri_theta0": system["scores"]["1:0|0.0"],
         "macro_f1": system["macro_f1"][str(args.theta)],
@@ -60,7 +58,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--num-threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=28)
     parser.add_argument("--shipped", default=str(default_model_path()))
-    parser.add_argument("--theta", type=float, default=0.3, help="the shipped theta (v4: 0.3)")
+    parser.add_argument(
+        "--theta", type=float, default=0.3, help="the shipped theta (v4, v5: 0.3); one of the stage judge's grid"
+    )
     parser.add_argument("--data-dir", default="data/builtin-real")
     parser.add_argument("--data-root", default="data", help="holds builtin/ and real/ builds")
     parser.add_argument("--num-mixtures", type=int, default=300, help="per validation split")

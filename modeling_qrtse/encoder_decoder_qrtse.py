@@ -38,7 +38,8 @@ class QrtseEncoder(nn.Module):
     def forward_gemm(self, waveform: torch.Tensor) -> torch.Tensor:
         """The same as one GEMM of overlapping frames with the filters, computed time-major: returns
         a `(batch, D, frames)` view of `(batch, frames, D)` storage (what the fast TCNs read)."""
-        frames = self.pad(waveform).unfold(-1, self.window, self.hop)
+        # Never traced, so the one-op F.pad (the concatenation in `pad` is for tracing `forward`).
+        frames = F.pad(waveform, self.padding(waveform.shape[-1])).unfold(-1, self.window, self.hop)
         features = torch.matmul(frames, self.conv.weight.view(self.conv.out_channels, self.window).t())
         return features.relu_().transpose(1, 2)  # in place is autograd-safe: matmul keeps its inputs
 

@@ -51,10 +51,6 @@ CROSSFADE_S = 0.05
 MIN_CHUNK_LENGTH_S = 2 * CROSSFADE_S
 
 
-# The model's output type: `extract_long_form` fills its long-form fields (`QrtseOutput`).
-LongFormOutput = QrtseOutput
-
-
 def check_long_form_options(refinement: str, chunk_length_s: float, context_s: float | None, config=None) -> None:
     """Raise `ValueError` for an unknown refinement mode, a length that is not a finite number
     >= 0, or a `chunk_length_s` other than 0 (one pass) below the minimum: `MIN_CHUNK_LENGTH_S`,
