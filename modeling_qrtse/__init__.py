@@ -9,6 +9,8 @@ from .feature_extraction_qrtse import QrtseFeatureExtractor
 from .modeling_qrtse import QrtseAnalysis, QrtseModel, QrtseOutput, QrtsePreTrainedModel
 from .pipeline_qrtse import TASK, TargetSoundExtractionPipeline
 from .processing_qrtse import QrtseProcessor
+from .stream_state_qrtse import QrtseStreamState
+from .streaming_qrtse import QrtseStreamer
 
 __version__ = "0.1.0"
 
@@ -22,6 +24,8 @@ __all__ = [
     "QrtseOutput",
     "QrtsePreTrainedModel",
     "QrtseProcessor",
+    "QrtseStreamState",
+    "QrtseStreamer",
     "TargetSoundExtractionPipeline",
     "__version__",
     "default_model_path",

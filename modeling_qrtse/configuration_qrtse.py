@@ -68,6 +68,9 @@ _PRESETS = {
         "mask_repeats": 2,
         "classifier_hidden_size": 128,
     },
+    # Causal forms for streaming (issue 31): no future frames anywhere, online refinement.
+    "small-causal": {"preset": "small", "causal": True},
+    "paper-causal": {"preset": "paper", "causal": True},
     # For tests only: a few thousand parameters.
     "tiny": {
         "encoder_filters": 16,
@@ -150,6 +153,21 @@ class QrtseConfig(PretrainedConfig):
             decisions (`frame_smoothing_qrtse.FrameSmoothing`): `threshold` (None: theta), `gate_s`
             (window of the presence decision; None: the whole input) and `median_s`, `min_gap_s`,
             `min_event_s`, `pad_s` in seconds; missing keys are None / 0 (no smoothing).
+        causal (`bool`, *optional*, defaults to `False`):
+            A causal model for streaming (`streaming_qrtse.QrtseStreamer`): the depthwise
+            convolutions see (P-1) x d frames of the past and none of the future, the classifier
+            is a unidirectional GRU of `classifier_hidden_size` units, and refinement is online
+            (`online_refinement_qrtse`): a queried class is kept from the frame its presence over
+            the trailing `presence_window_s` reaches theta until it has stayed below for
+            `release_s`. The output of sample t then depends on the input up to t + window - hop
+            only: the algorithmic latency is one encoder window (`algorithmic_latency_s`). Needs
+            `norm_type="cLN"` (gLN normalises over the whole clip).
+        presence_window_s (`float`, *optional*, defaults to 1.0):
+            Causal models: length of the trailing window over which online presence pools the
+            frame probabilities with `classifier_pooling`.
+        release_s (`float`, *optional*, defaults to 0.5):
+            Causal models: how long a kept class stays in the refined query after its online
+            presence falls below theta (hysteresis, so a query does not flicker).
         silence_empty_query (`bool`, *optional*, defaults to `False`):
             What the model returns for an item whose (refined) query names no class. `False`
             runs the mask estimator on the zero query as the paper does (its output is then
@@ -198,6 +216,9 @@ class QrtseConfig(PretrainedConfig):
         refinement_threshold=0.1,
         class_thresholds=None,
         frame_smoothing=None,
+        causal=False,
+        presence_window_s=1.0,
+        release_s=0.5,
         silence_empty_query=False,
         snr_max=30.0,
         classification_loss_weight=1.0,
@@ -234,6 +255,9 @@ class QrtseConfig(PretrainedConfig):
         self.refinement_threshold = refinement_threshold
         self.class_thresholds = None if class_thresholds is None else dict(class_thresholds)
         self.frame_smoothing = FrameSmoothing.from_dict(frame_smoothing).to_dict()
+        self.causal = causal
+        self.presence_window_s = presence_window_s
+        self.release_s = release_s
         self.silence_empty_query = silence_empty_query
         self.snr_max = snr_max
         self.classification_loss_weight = classification_loss_weight
@@ -273,7 +297,8 @@ class QrtseConfig(PretrainedConfig):
             raise ValueError(f"mask_activation must be 'sigmoid' or 'relu', got {self.mask_activation!r}")
         if self.classifier_pooling not in _POOLINGS:
             raise ValueError(f"classifier_pooling must be one of {_POOLINGS}, got {self.classifier_pooling!r}")
-        if self.use_classifier and self.classifier_hidden_size % 2:
+        self._validate_causal()
+        if self.use_classifier and not self.causal and self.classifier_hidden_size % 2:
             raise ValueError(
                 f"classifier_hidden_size={self.classifier_hidden_size} must be even: it is split "
                 "between the two GRU directions"
@@ -289,6 +314,18 @@ class QrtseConfig(PretrainedConfig):
             raise ValueError(f"classification_positive_weight must be > 0, got {self.classification_positive_weight}")
         if not self.classification_focal_gamma >= 0:
             raise ValueError(f"classification_focal_gamma must be >= 0, got {self.classification_focal_gamma}")
+
+    def _validate_causal(self):
+        if self.causal is not True and self.causal is not False:
+            raise ValueError(f"causal must be True or False, got {self.causal!r}")
+        if self.causal and self.norm_type != "cLN":
+            raise ValueError(
+                f"a causal model needs norm_type='cLN' (gLN normalises over the whole clip), got {self.norm_type!r}"
+            )
+        for name in ("presence_window_s", "release_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
 
     def _validate_class_thresholds(self):
         if self.class_thresholds is None:
@@ -326,8 +363,26 @@ class QrtseConfig(PretrainedConfig):
         return self.sampling_rate / self.hop_samples
 
     @property
+    def presence_window_frames(self) -> int:
+        """Frames of the online presence window (causal models), at least one."""
+        return max(1, round(self.presence_window_s * self.frame_rate))
+
+    @property
+    def release_frames(self) -> int:
+        """Frames a kept class outlasts its presence (causal models), at least one."""
+        return max(1, round(self.release_s * self.frame_rate))
+
+    @property
+    def algorithmic_latency_s(self) -> float | None:
+        """Causal models: the output of sample t is final once the input reaches sample
+        t + window - 1 (the decoder's overlap-add needs every frame covering t), so one encoder
+        window. None for non-causal models (they read the whole receptive field's future)."""
+        return self.window_samples / self.sampling_rate if self.causal else None
+
+    @property
     def receptive_field_frames(self) -> int:
-        """Frames of context the mask depends on, from both TCNs together (one side is half)."""
+        """Frames of context the mask depends on, from both TCNs together (one side is half; a
+        causal model's is all past)."""
         dilations = sum(2**b for b in range(self.shared_blocks)) * self.shared_repeats
         dilations += sum(2**b for b in range(self.mask_blocks)) * self.mask_repeats
         return 1 + (self.kernel_size - 1) * dilations
@@ -340,7 +395,12 @@ class QrtseConfig(PretrainedConfig):
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "QrtseConfig":
         """Build a named configuration: `"paper"` (Section 4.1), `"small"` (embedded default
-        model, CPU-trainable) or `"tiny"` (tests). Keyword arguments override preset values."""
+        model, CPU-trainable), their causal forms `"paper-causal"` and `"small-causal"` (streaming)
+        or `"tiny"` (tests). Keyword arguments override preset values."""
         if name not in _PRESETS:
             raise ValueError(f"Unknown preset {name!r}; choose one of {tuple(_PRESETS)}")
-        return cls(**{**_PRESETS[name], **overrides})
+        values = dict(_PRESETS[name])
+        base = values.pop("preset", None)
+        if base is not None:
+            values = {**_PRESETS[base], **values}
+        return cls(**{**values, **overrides})

@@ -33,7 +33,12 @@ class QrtseEncoder(nn.Module):
         return torch.cat([zeros(waveform.shape[0], left), waveform, zeros(waveform.shape[0], right)], dim=-1)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.conv(self.pad(waveform).unsqueeze(1)))
+        return self.frames_of(self.pad(waveform))
+
+    def frames_of(self, samples: torch.Tensor) -> torch.Tensor:
+        """X of already padded `samples` `(batch, time)`: one frame per whole window, every hop
+        (a stream encodes its buffered samples with it)."""
+        return F.relu(self.conv(samples.unsqueeze(1)))
 
     def forward_gemm(self, waveform: torch.Tensor) -> torch.Tensor:
         """The same as one GEMM of overlapping frames with the filters, computed time-major: returns
@@ -56,8 +61,12 @@ class QrtseDecoder(nn.Module):
         )
 
     def forward(self, masked_features: torch.Tensor, num_samples: int) -> torch.Tensor:
-        waveform = self.conv(masked_features).squeeze(1)
-        return waveform[..., self.crop : self.crop + num_samples]
+        return self.overlap_add(masked_features)[..., self.crop : self.crop + num_samples]
+
+    def overlap_add(self, masked_features: torch.Tensor) -> torch.Tensor:
+        """The uncropped output `(batch, (frames - 1) * hop + window)` of the frames alone (a stream
+        adds the previous frames' overlapping tail to its start)."""
+        return self.conv(masked_features).squeeze(1)
 
     def forward_gemm(self, masked_features: torch.Tensor, num_samples: int) -> torch.Tensor:
         """The same as one GEMM to overlapping frames (time-major) and an overlap-add (`fold`)."""

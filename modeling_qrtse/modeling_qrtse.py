@@ -13,6 +13,7 @@ from .configuration_qrtse import QrtseConfig
 from .encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from .frame_refinement_qrtse import empty_frame_gate
 from .losses_qrtse import classification_loss, extraction_loss
+from .online_refinement_qrtse import fading_gate, online_activity, trailing_presence
 from .refinement_qrtse import (
     Threshold,
     check_query,
@@ -22,6 +23,8 @@ from .refinement_qrtse import (
     refines,
     resolve_threshold,
 )
+from .stream_state_qrtse import QrtseStreamState
+from .streaming_qrtse import QrtseStreamer
 from .tcn_qrtse import QrtseTemporalConvNet
 from .weights_qrtse import from_pretrained_safetensors
 
@@ -48,7 +51,8 @@ class QrtseOutput(ModelOutput):
         frame_probabilities (`torch.Tensor` of shape `(batch_size, frames, num_labels)`, *optional*):
             Frame-level presence probabilities before pooling.
         refined_query (`torch.Tensor` of shape `(batch_size, num_labels)` or `(batch_size, K, num_labels)`):
-            The query actually used to estimate the mask (eq. 7).
+            The query actually used to estimate the mask (eq. 7). A causal model refining online
+            (`QrtseModel.refine_online`) gives one per frame: `(batch_size, [K,] frames, num_labels)`.
         extraction_loss (`torch.Tensor` of shape `()`, *optional*):
             L_tse, when `target_values` is given.
         classification_loss (`torch.Tensor` of shape `()`, *optional*):
@@ -79,7 +83,8 @@ class QrtseOutput(ModelOutput):
 class QrtseAnalysis:
     """What [`QrtseModel.analyze`] computes once per mixture, before any query is applied.
     `valid_frames` `(batch, frames)` bool: the frames that hold real audio; `frame_mask`: the same
-    when some frame is padding, else None (the modules then run their unpadded computation)."""
+    when some frame is padding, else None (the modules then run their unpadded computation).
+    `stream`: the stream state the steps read and advance, for a chunk of a stream."""
 
     mixture_features: torch.Tensor
     shared_features: torch.Tensor
@@ -89,6 +94,7 @@ class QrtseAnalysis:
     attention_mask: torch.Tensor | None = None
     frame_mask: torch.Tensor | None = None
     valid_frames: torch.Tensor | None = None
+    stream: QrtseStreamState | None = None
 
 
 class QrtsePreTrainedModel(PreTrainedModel):
@@ -166,30 +172,47 @@ class QrtseModel(QrtsePreTrainedModel):
         return optimize_for_training(self, **kwargs)
 
     # The forward pass as the paper's equations, each an overridable step.
-    def encode(self, input_values: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def encode(
+        self,
+        input_values: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        stream: QrtseStreamState | None = None,
+    ) -> torch.Tensor:
         """Eq. (1): `(batch, time)` -> X `(batch, D, frames)`. Samples where `attention_mask` is 0 are
         read as zeros, as past the end of an unpadded input; X is then zero on padding frames (the
-        encoder has no bias)."""
+        encoder has no bias). `stream`: `input_values` continue a stream; X holds the frames they
+        complete (`QrtseStreamState.take_frames`)."""
+        if stream is not None:
+            return self.encoder.frames_of(stream.take_frames(input_values))
         if attention_mask is not None:
             input_values = input_values * attention_mask.to(input_values.dtype)
         return self.encoder(input_values)
 
     def extract_shared_features(
-        self, mixture_features: torch.Tensor, frame_mask: torch.Tensor | None = None
+        self, mixture_features: torch.Tensor, frame_mask: torch.Tensor | None = None, past: list | None = None
     ) -> torch.Tensor:
         """Eq. (2): X -> Z `(batch, N, frames)`; `frame_mask` `(batch, frames)`: the valid frames
-        of a padded batch (None: all), which get exactly what they get unpadded."""
-        return self.shared_extractor(mixture_features, frame_mask)
+        of a padded batch (None: all), which get exactly what they get unpadded; `past`: a causal
+        TCN's block contexts in a stream (`QrtseTemporalConvNet`)."""
+        return self.shared_extractor(mixture_features, frame_mask, past)
 
-    def classify(self, shared_features: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Eq. (6): Z -> clip probabilities `(batch, C)`, frame probabilities `(batch, frames, C)`."""
-        return self.classifier(shared_features, frame_mask)
+    def classify(
+        self, shared_features: torch.Tensor, frame_mask: torch.Tensor, past: list | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eq. (6): Z -> clip probabilities `(batch, C)`, frame probabilities `(batch, frames, C)`.
+        `past`: a causal classifier's state in a stream (`QrtseClassifier`)."""
+        return self.classifier(shared_features, frame_mask, past)
 
     def estimate_mask(
-        self, shared_features: torch.Tensor, query: torch.Tensor, frame_mask: torch.Tensor | None = None
+        self,
+        shared_features: torch.Tensor,
+        query: torch.Tensor,
+        frame_mask: torch.Tensor | None = None,
+        past: list | None = None,
     ) -> torch.Tensor:
         """Eqs. (3)-(4): Z `(batch, N, frames)` and query `(batch, K, C)` -> M `(batch * K, D, frames)`;
-        `frame_mask` as for [`extract_shared_features`].
+        `frame_mask` as for [`extract_shared_features`]; `past`: a causal mask estimator's block
+        contexts in a stream (`QrtseTemporalConvNet`).
 
         A frame query `(batch, K, frames, C)` conditions each frame on its own classes (frame-level
         refinement, `frame_refinement_qrtse`): the embedding is linear and multiplies Z per frame."""
@@ -200,12 +223,22 @@ class QrtseModel(QrtsePreTrainedModel):
         conditioned = conditioned.reshape(batch * num_queries, *shared_features.shape[1:])
         if frame_mask is not None:
             frame_mask = frame_mask.repeat_interleave(num_queries, dim=0)
-        return self.mask_activation(self.mask_estimator(conditioned, frame_mask))
+        return self.mask_activation(self.mask_estimator(conditioned, frame_mask, past))
 
-    def decode(self, mixture_features: torch.Tensor, mask: torch.Tensor, num_samples: int) -> torch.Tensor:
-        """Eq. (5): X and M `(batch * K, D, frames)` -> s_hat `(batch * K, time)`."""
+    def decode(
+        self,
+        mixture_features: torch.Tensor,
+        mask: torch.Tensor,
+        num_samples: int,
+        stream: QrtseStreamState | None = None,
+    ) -> torch.Tensor:
+        """Eq. (5): X and M `(batch * K, D, frames)` -> s_hat `(batch * K, time)`. `stream`: the
+        frames continue a stream; s_hat holds the samples no later frame overlaps
+        (`QrtseStreamState.emit`) and `num_samples` is not used."""
         num_queries = mask.shape[0] // mixture_features.shape[0]
         masked = mixture_features.repeat_interleave(num_queries, dim=0) * mask
+        if stream is not None:
+            return stream.emit(self.decoder.overlap_add(masked), self.config.hop_samples * mask.shape[-1])
         return self.decoder(masked, num_samples)
 
     def valid_frames(self, lengths: torch.Tensor, num_frames: int) -> torch.Tensor:
@@ -259,7 +292,10 @@ class QrtseModel(QrtsePreTrainedModel):
         query = query.unsqueeze(1) if single_query else query
 
         analysis = self.analyze(input_values, attention_mask)
-        refined_query = self.refine(query, analysis.clip_probabilities, threshold, oracle_presence)
+        if self.config.causal and oracle_presence is None and refines(threshold):
+            refined_query = self.refine_online(query, analysis, threshold)
+        else:
+            refined_query = self.refine(query, analysis.clip_probabilities, threshold, oracle_presence)
         extracted = self.extract(analysis, refined_query)
 
         if single_query:
@@ -298,40 +334,53 @@ class QrtseModel(QrtsePreTrainedModel):
         return output if return_dict else output.to_tuple()
 
     def analyze(
-        self, input_values: torch.Tensor, attention_mask: torch.Tensor | None = None, classify: bool = True
+        self,
+        input_values: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        classify: bool = True,
+        stream: QrtseStreamState | None = None,
     ) -> QrtseAnalysis:
         """The query-independent trunk, run once per mixture: eqs. (1), (2) and, with `classify`
         and a classifier, (6). `input_values` must already have passed `check_waveform`. An item
         with no real sample (`attention_mask` all 0, e.g. a batch's chunk past its end) gets zero
-        probabilities."""
-        mixture_features = self.encode(input_values, attention_mask)
+        probabilities.
+
+        `stream` (causal models): `input_values` is the next chunk of a stream in that state,
+        which must complete at least one frame (`QrtseStreamState.frames_ready`); the frames it
+        completes are analysed and the state advanced (`streaming_qrtse`)."""
+        mixture_features = self.encode(input_values, attention_mask, stream)
         if attention_mask is None:
             # Taken from the features, not built from their size, so that ONNX tracing keeps it dynamic.
             valid = torch.ones_like(mixture_features[:, 0], dtype=torch.bool)
         else:
             valid = self.valid_frames(attention_mask.sum(-1), mixture_features.shape[-1])
         padding = None if bool(valid.all()) else valid
-        shared_features = self.extract_shared_features(mixture_features, padding)
+        shared_past, classifier_past = (None, None) if stream is None else (stream.shared, stream.classifier)
+        shared_features = self.extract_shared_features(mixture_features, padding, shared_past)
         clip_probabilities = frame_probabilities = None
         if classify and self.classifier is not None:
-            clip_probabilities, frame_probabilities = self.classify_items(shared_features, valid)
+            clip_probabilities, frame_probabilities = self.classify_items(shared_features, valid, classifier_past)
+        num_samples = input_values.shape[-1] if stream is None else mixture_features.shape[-1] * self.config.hop_samples
         return QrtseAnalysis(
             mixture_features,
             shared_features,
             clip_probabilities,
             frame_probabilities,
-            input_values.shape[-1],
+            num_samples,
             attention_mask,
             padding,
             valid,
+            stream,
         )
 
-    def classify_items(self, shared_features: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def classify_items(
+        self, shared_features: torch.Tensor, valid: torch.Tensor, past: list | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """[`classify`] of the items with at least one valid frame (the GRU needs one); the others
-        get zero probabilities."""
+        get zero probabilities. `past`: a stream's classifier state (every item is valid there)."""
         rows = valid.any(dim=1)
         if bool(rows.all()):
-            return self.classify(shared_features, valid)
+            return self.classify(shared_features, valid, past)
         batch, num_frames = valid.shape
         clip = shared_features.new_zeros(batch, self.config.num_labels)
         frames = shared_features.new_zeros(batch, num_frames, self.config.num_labels)
@@ -365,17 +414,70 @@ class QrtseModel(QrtsePreTrainedModel):
             query, probabilities if refines(threshold) else None, threshold, oracle_presence, has_oracle
         )
 
+    def refine_online(
+        self, query: torch.Tensor, analysis: QrtseAnalysis, threshold: Threshold | None = None
+    ) -> torch.Tensor:
+        """Eq. (7) online, a causal model's refinement (`online_refinement_qrtse`): the frame query
+        `(batch, K, frames, C)` that keeps, in each frame of `analysis`, the queried classes whose
+        trailing presence reached theta within the last `config.release_s`. `query` `(batch, K,
+        C)`, or a query that changes over time `(batch, K, frames, C)`; `threshold` as for
+        [`refine`] (0: the query as given, in every frame). For a stream's chunk the presence and
+        decisions carry over in `analysis.stream`, whose `presence` becomes the last frame's."""
+        threshold = resolve_threshold(self.config, threshold)
+        num_frames = analysis.shared_features.shape[-1]
+        frames = query if query.dim() == 4 else query.unsqueeze(2).expand(-1, -1, num_frames, -1)
+        probabilities, stream = analysis.frame_probabilities, analysis.stream
+        if probabilities is None:
+            if refines(threshold):
+                raise ValueError(NO_CLASSIFIER)
+            return frames
+        presence, presence_past = trailing_presence(
+            probabilities,
+            self.config.presence_window_frames,
+            self.config.classifier_pooling,
+            None if stream is None else stream.presence_past,
+            0 if stream is None else stream.frames - num_frames,
+        )
+        active, decision_past = online_activity(
+            presence, threshold, self.config.release_frames, None if stream is None else stream.decision_past
+        )
+        if stream is not None:
+            stream.presence_past, stream.decision_past, stream.presence = presence_past, decision_past, presence[:, -1]
+        if not refines(threshold):
+            return frames
+        return frames * active[:, None].to(frames.dtype)
+
     def extract(self, analysis: QrtseAnalysis, query: torch.Tensor) -> torch.Tensor:
         """Eqs. (3)-(5) for an already refined query `(batch, K, C)`, or a frame query `(batch, K,
         frames, C)` with the frames of Z, -> `(batch, K, time)`. With `config.silence_empty_query`
-        a query (or frame) naming no class gives silence."""
-        mask = self.estimate_mask(analysis.shared_features, query, analysis.frame_mask)
+        a query (or frame) naming no class gives silence (in a causal model's frames, faded out
+        after the last kept frame: `online_refinement_qrtse.fading_gate`). An analysis of a
+        stream's chunk gives the samples its frames complete and advances the stream."""
+        stream = analysis.stream
+        mask = self.estimate_mask(
+            analysis.shared_features, query, analysis.frame_mask, None if stream is None else stream.mask
+        )
         if query.dim() == 4 and self.config.silence_empty_query:  # frames that name no class
-            mask = mask * empty_frame_gate(query, self.config.frame_rate, analysis.frame_mask).to(mask.dtype)
-        extracted = self.decode(analysis.mixture_features, mask, analysis.num_samples)
-        extracted = extracted.view(*query.shape[:2], analysis.num_samples)
+            mask = mask * self._frame_gate(query, analysis).to(mask.dtype)
+        extracted = self.decode(analysis.mixture_features, mask, analysis.num_samples, stream)
+        extracted = extracted.view(*query.shape[:2], extracted.shape[-1])
         if self.config.silence_empty_query and query.dim() == 3:
             extracted = extracted * (query.sum(-1, keepdim=True) > 0).to(extracted.dtype)
         if analysis.attention_mask is not None:
             extracted = extracted * analysis.attention_mask.unsqueeze(1).to(extracted.dtype)
         return extracted
+
+    def _frame_gate(self, query: torch.Tensor, analysis: QrtseAnalysis) -> torch.Tensor:
+        """`(batch * K, 1, frames)` mask gain of a frame query's frames (`silence_empty_query`)."""
+        if not self.config.causal:
+            return empty_frame_gate(query, self.config.frame_rate, analysis.frame_mask)
+        kept = (query.sum(-1) > 0).to(query.dtype).flatten(0, 1)
+        stream = analysis.stream
+        gain, gate_past = fading_gate(kept, self.config.frame_rate, None if stream is None else stream.gate_past)
+        if stream is not None:
+            stream.gate_past = gate_past
+        return gain[:, None]
+
+    def streamer(self, query, threshold: Threshold | None = None, batch_size: int = 1) -> QrtseStreamer:
+        """A [`QrtseStreamer`] that extracts `query` from a stream chunk by chunk (causal models)."""
+        return QrtseStreamer(self, query, threshold=threshold, batch_size=batch_size)

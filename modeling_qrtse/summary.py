@@ -33,6 +33,8 @@ def summarize(config: QrtseConfig) -> dict:
         "gmacs_per_second_without_classifier": macs_per_second(without_classifier) / 1e9,
         "gmacs_per_second_with_classifier": macs_per_second(with_classifier) / 1e9,
         "receptive_field_seconds": config.receptive_field_frames * config.hop_samples / config.sampling_rate,
+        "causal": config.causal,
+        "algorithmic_latency_ms": None if not config.causal else 1000 * config.algorithmic_latency_s,
         "num_labels": config.num_labels,
     }
 
@@ -44,7 +46,14 @@ def format_summary(summary: dict) -> str:
             f"parameters with classifier:    {summary['parameters_with_classifier'] / 1e6:.2f} M",
             f"GMAC/s without classifier:     {summary['gmacs_per_second_without_classifier']:.2f}",
             f"GMAC/s with classifier:        {summary['gmacs_per_second_with_classifier']:.2f}",
-            f"receptive field:               {summary['receptive_field_seconds']:.2f} s",
+            f"receptive field:               {summary['receptive_field_seconds']:.2f} s"
+            + (" (all past)" if summary["causal"] else " (half of it future)"),
+            "algorithmic latency:           "
+            + (
+                "offline only"
+                if summary["algorithmic_latency_ms"] is None
+                else f"{summary['algorithmic_latency_ms']:g} ms"
+            ),
             f"classes:                       {summary['num_labels']}",
         ]
     )

@@ -17,6 +17,8 @@ PUBLIC = {
     "QrtseOutput": modeling_qrtse.QrtseOutput,
     "QrtseAnalysis": modeling_qrtse.QrtseAnalysis,
     "QrtseProcessor": modeling_qrtse.QrtseProcessor,
+    "QrtseStreamer": modeling_qrtse.QrtseStreamer,
+    "QrtseStreamState": modeling_qrtse.QrtseStreamState,
     "TargetSoundExtractionPipeline": modeling_qrtse.TargetSoundExtractionPipeline,
     "TASK": modeling_qrtse.TASK,
     "extract_long_form": extract_long_form,

@@ -79,3 +79,18 @@ class DepthwiseConvolution(torch.autograd.Function):
             grad.contiguous(), states, taps, *ctx.geometry, need_input=ctx.needs_input_grad[0]
         )
         return grad_input, grad_taps, grad_bias, None, None
+
+
+def depthwise_with_context(
+    extended: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor, dilation: int, out: torch.Tensor
+) -> torch.Tensor:
+    """A causal convolution's output for the last `out.shape[1]` frames of `extended` `(batch,
+    context + frames, channels)`, whose first (kernel_size - 1) x dilation frames are the context
+    before them (a stream's past): `out[b, t] = bias + sum_k taps[k] * extended[b, t + k d]`, into
+    `out`. Every tap reads inside `extended`, so no output frame is spent on the context."""
+    frames = out.shape[1]
+    torch.addcmul(bias, extended[:, :frames], taps[0], out=out)
+    for tap in range(1, taps.shape[0]):
+        start = tap * dilation
+        out.addcmul_(extended[:, start : start + frames], taps[tap])
+    return out

@@ -29,6 +29,10 @@ The fused weights are a snapshot: non-persistent buffers derived from the parame
 in place, so `state_dict()` and `save_pretrained` are those of the original model. In training
 mode or with autograd enabled every module falls back to the reference computation. Only cLN
 models are fused (gLN normalises over the whole clip and keeps the reference TCN).
+
+Causal models (`QrtseConfig(causal=True)`) take the same paths: their depthwise convolution is the
+same kernel with `padding` (P-1) x d, all of it in the past. The fused TCN also takes a stream's
+block contexts (`past`), so a `QrtseStreamer` runs on the optimised model.
 """
 
 import copy
@@ -43,7 +47,7 @@ from torch.nn import functional as F
 from ..classifier_qrtse import QrtseClassifier, pool_frames
 from ..encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from ..tcn_qrtse import QrtseTemporalConvNet, zero_padding
-from .depthwise import depthwise_forward
+from .depthwise import depthwise_forward, depthwise_with_context
 from .gemm import gemm_dtype, linear, linear_add
 from .onnx_runtime import onnx_session
 
@@ -211,21 +215,29 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
         self.fused_output_slope = float(self.output_act.weight)
         return self
 
-    def forward(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, features: torch.Tensor, frame_mask: torch.Tensor | None = None, past: list | None = None
+    ) -> torch.Tensor:
+        """As [`QrtseTemporalConvNet.forward`]; `past` (causal TCNs in a stream): one context per
+        block `(batch, H, context_frames)`, None at the start, each replaced by this call's."""
         if not _fast(self) or not hasattr(self, "fused_slopes") or not self._fusable():
-            return super().forward(features, frame_mask)
+            return super().forward(features, frame_mask, past)
+        # Non-causal blocks read no context (as in the reference, their entries stay as they are).
+        past = past if past is not None and self.blocks[0].causal else None
         on_cpu = features.dtype == torch.float32 and features.device.type == "cpu"
-        if self.fused_session is not None and frame_mask is None and on_cpu:  # the graph takes no mask
+        if self.fused_session is not None and frame_mask is None and past is None and on_cpu:  # no mask, no contexts
             return run_session(self.fused_session, features)
         batch, _, frames = features.shape
         items = max(1, self.frames_per_pass // max(frames, 1))
         hidden = time_major(features)
-        outputs = [
-            self._forward_time_major(
-                hidden[start : start + items], None if frame_mask is None else frame_mask[start : start + items]
-            )
-            for start in range(0, batch, items)
-        ]
+        outputs, contexts = [], []
+        for start in range(0, batch, items):
+            items_past = None if past is None else [None if c is None else c[start : start + items] for c in past]
+            mask = None if frame_mask is None else frame_mask[start : start + items]
+            outputs.append(self._forward_time_major(hidden[start : start + items], mask, items_past))
+            contexts.append(items_past)
+        if past is not None:
+            past[:] = [parts[0] if len(parts) == 1 else torch.cat(parts) for parts in zip(*contexts)]
         output = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
         return output.transpose(1, 2)
 
@@ -234,9 +246,11 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
             b.in_act.weight.numel() == 1 and b.depthwise_act.weight.numel() == 1 for b in self.blocks
         )
 
-    def _forward_time_major(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def _forward_time_major(
+        self, features: torch.Tensor, frame_mask: torch.Tensor | None = None, past: list | None = None
+    ) -> torch.Tensor:
         """`(batch, frames, in_channels)` contiguous -> `(batch, frames, out_channels)`; `frame_mask`
-        `(batch, frames)` as for the reference TCN."""
+        `(batch, frames)` and `past` (a causal TCN's block contexts, replaced) as for [`forward`]."""
         batch, frames, channels = features.shape
         eps, onednn, low = self.input_norm.eps, self.onednn_gemm, self.gemm_dtype
         rows = batch * frames
@@ -267,12 +281,12 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
             )
             if filtered is None:  # one buffer for every block: same width, padding rows stay zero
                 filtered = padded_matrix(block_states, padded_rows, rows, width)
-            self._depthwise(
-                zero_padding(block_states[:rows].view(batch, frames, width), frame_mask, frame_axis=1),
-                index,
-                self.blocks[index].depthwise_conv,
-                out=filtered[:rows].view(batch, frames, width),
-            )
+            states = zero_padding(block_states[:rows].view(batch, frames, width), frame_mask, frame_axis=1)
+            out = filtered[:rows].view(batch, frames, width)
+            if past is None:
+                self._depthwise(states, index, self.blocks[index].depthwise_conv, out=out)
+            else:
+                past[index] = self._depthwise_streamed(states, index, past[index], out=out)
             block_states = F.layer_norm(
                 F.leaky_relu_(filtered, depthwise_slope),
                 (width,),
@@ -308,13 +322,36 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
         taps, bias = self.fused_depthwise_taps[index], self.fused_depthwise_bias[index]
         depthwise_forward(states, taps, bias, conv.dilation[0], conv.padding[0], out=out)
 
+    def _depthwise_streamed(
+        self, states: torch.Tensor, index: int, context: torch.Tensor | None, out: torch.Tensor
+    ) -> torch.Tensor:
+        """A causal block's depthwise convolution of a stream's chunk `(batch, frames, channels)`
+        into `out`, reading the `context` `(batch, channels, padding)` of input frames before it
+        (None: zeros, the stream's start). Returns the context after the chunk, in the same layout
+        (`QrtseConvBlock._context_after`)."""
+        conv = self.blocks[index].depthwise_conv
+        if context is None:
+            context = states.new_zeros(states.shape[0], states.shape[2], conv.padding[0])
+        extended = torch.cat([context.transpose(1, 2), states], dim=1)
+        taps, bias = self.fused_depthwise_taps[index], self.fused_depthwise_bias[index]
+        depthwise_with_context(extended, taps, bias, conv.dilation[0], out=out)
+        # A copy (time-major, as the next chunk reads it): the stream's state must not alias buffers.
+        return extended[:, states.shape[1] :].clone().transpose(1, 2)
+
 
 class QrtseFastClassifier(CopiesSession, QrtseClassifier):
-    """Eq. (6) with the BiGRU run by ONNX Runtime when it is installed.
+    """Eq. (6) with the GRU run by ONNX Runtime when it is installed.
 
     A GRU is a sequential loop of tiny GEMVs; PyTorch dispatches ~10 ops per frame and direction,
     ONNX Runtime runs the loop in C++ (about 3.5x faster at batch 1 on a 2-core EPYC). Without
-    onnxruntime, for padded batches (packed sequences) and off CPU float32 the reference GRU runs.
+    onnxruntime, for a BiGRU's padded batches (packed sequences), for a stream's chunk (`past`) and
+    off CPU float32 the reference GRU runs.
+
+    A causal model's unidirectional GRU exports to the same ONNX `GRU` operator (direction
+    "forward"), so it needs nothing of its own offline; its padded batches use the session too,
+    since its reference reads the padding unpacked. A stream's chunk needs the hidden state in
+    and out, which the exported graph does not have: rather than a second graph for chunks of a
+    few frames, those run the reference GRU.
     """
 
     @torch.no_grad()
@@ -324,11 +361,13 @@ class QrtseFastClassifier(CopiesSession, QrtseClassifier):
         self.fused_session = onnxruntime_session(self.gru, torch.zeros(1, 8, self.gru.input_size), 1, threads=1)
         return self
 
-    def forward(self, shared_features: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        padded = bool((frame_mask.sum(1) < frame_mask.shape[1]).any())
+    def forward(
+        self, shared_features: torch.Tensor, frame_mask: torch.Tensor, past: list | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        packed = not self.causal and bool((frame_mask.sum(1) < frame_mask.shape[1]).any())
         usable = getattr(self, "fused_session", None) is not None and shared_features.dtype == torch.float32
-        if not _fast(self) or padded or not usable or shared_features.device.type != "cpu":
-            return super().forward(shared_features, frame_mask)
+        if not _fast(self) or packed or past is not None or not usable or shared_features.device.type != "cpu":
+            return super().forward(shared_features, frame_mask, past)
         hidden = run_session(self.fused_session, time_major(shared_features))
         frame_probabilities = torch.sigmoid(self.frame_logits(hidden))
         return pool_frames(frame_probabilities, frame_mask, self.pooling), frame_probabilities

@@ -12,7 +12,8 @@ matrices, and the modules hand each other `(batch, channels, frames)` views of t
 - the dilated depthwise convolution is one multiply-add per tap, forward and backward
   ([`depthwise`]);
 - PReLU's backward is two fused passes ([`PReLU`]) instead of PyTorch's generic kernel;
-- the classifier's BiGRU has a hand-written backward ([`bigru`]);
+- the classifier's GRU (the BiGRU, or a causal model's unidirectional GRU) has a hand-written
+  backward ([`bigru`]);
 - encoder and decoder are one GEMM each over overlapping frames (`unfold` / `fold`);
 - the last block's residual convolution, whose output nothing reads, is skipped (in the
   reference it is computed but receives no gradient either);
@@ -25,6 +26,11 @@ Unlike `optimize_for_inference`, nothing is a snapshot: the modules read their l
 so an optimizer keeps stepping the same `nn.Parameter` objects. The swap is in place and keeps
 every parameter object, so it may happen before or after the optimizer is built. Off CPU, for
 gLN models, or with channel-wise PReLU slopes, the reference computation runs unchanged.
+
+Causal models (`QrtseConfig(causal=True)`) train through the same kernels: their depthwise
+convolution is the same one with `padding` (P-1) x d, all of it in the past, and their
+classifier's unidirectional GRU is [`bigru`]'s layer with one direction. A stream's carried
+state (`past`) is an inference matter: given one, a module runs its reference computation.
 """
 
 import torch
@@ -34,7 +40,7 @@ from torch.nn import functional as F
 from ..classifier_qrtse import QrtseClassifier, pool_frames
 from ..encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from ..tcn_qrtse import QrtseTemporalConvNet, zero_padding
-from .bigru import bidirectional_gru
+from .bigru import gru_forward
 from .depthwise import DepthwiseConvolution
 from .fast_inference import time_major
 from .gemm import gemm_dtype, trainable_linear
@@ -85,9 +91,11 @@ class QrtseTrainingTemporalConvNet(QrtseTemporalConvNet):
     onednn_gemm = True
     gemm_dtype = torch.float32  # torch.bfloat16: mixed precision (see the module docstring)
 
-    def forward(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-        if not (_fast_training(features) and self._fusable()):
-            return super().forward(features, frame_mask)
+    def forward(
+        self, features: torch.Tensor, frame_mask: torch.Tensor | None = None, past: list | None = None
+    ) -> torch.Tensor:
+        if past is not None or not (_fast_training(features) and self._fusable()):
+            return super().forward(features, frame_mask, past)
         batch, _, frames = features.shape
         output = self._forward_rows(time_major(features).view(batch * frames, -1), batch, frame_mask)
         return output.view(batch, frames, -1).transpose(1, 2)
@@ -163,15 +171,21 @@ class QrtseTrainingDecoder(QrtseDecoder):
 
 
 class QrtseTrainingClassifier(QrtseClassifier):
-    """Eq. (6) with the BiGRU of [`bigru`]; padded batches (packed sequences) run the reference."""
+    """Eq. (6) with the GRU of [`bigru`]. A BiGRU's padded batches (packed sequences) run the
+    reference; a causal classifier's run here too, since its reference reads the padding unpacked,
+    after each item's frames, as this GRU does."""
 
-    gemm_dtype = torch.float32  # of the BiGRU's input projections (see `bidirectional_gru`)
+    gemm_dtype = torch.float32  # of the GRU's input projections (see `gru_forward`)
 
-    def forward(self, shared_features: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        padded = bool((frame_mask.sum(1) < frame_mask.shape[1]).any())
-        if padded or not _fast_training(shared_features) or self.gru.dropout or not self.gru.bias:
-            return super().forward(shared_features, frame_mask)
-        hidden = bidirectional_gru(self.gru, shared_features.transpose(1, 2), self.gemm_dtype)
+    def forward(
+        self, shared_features: torch.Tensor, frame_mask: torch.Tensor, past: list | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        packed = not self.causal and bool((frame_mask.sum(1) < frame_mask.shape[1]).any())
+        # `past` (a stream's hidden state) would need a nonzero initial state, which the kernel lacks.
+        reference = past is not None or packed or self.gru.dropout or not self.gru.bias
+        if reference or not _fast_training(shared_features):
+            return super().forward(shared_features, frame_mask, past)
+        hidden = gru_forward(self.gru, shared_features.transpose(1, 2), self.gemm_dtype)
         frame_probabilities = torch.sigmoid(self.frame_logits(hidden))
         return pool_frames(frame_probabilities, frame_mask, self.pooling), frame_probabilities
 

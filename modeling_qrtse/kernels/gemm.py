@@ -115,9 +115,17 @@ def gemm_dtype(dtype=torch.float32, device=None) -> torch.dtype:
     return resolved
 
 
+# Below this many rows a float32 oneDNN call costs more than MKL's whole product (2-core EPYC, one
+# thread: 25 against 11 us at 8 x 128 x 256, 103 against 89 us at 128 rows, even from 256 on):
+# what a stream's chunk of a few frames multiplies (`benchmarks.streaming`).
+ONEDNN_MIN_ROWS = 128
+
+
 def _use_onednn(inputs: torch.Tensor, enabled: bool) -> bool:
+    few_rows = inputs.dtype == torch.float32 and inputs.shape[0] < ONEDNN_MIN_ROWS
     return (
         enabled
+        and not few_rows
         and inputs.device.type == "cpu"
         and (inputs.dtype == torch.float32 or (inputs.dtype == torch.bfloat16 and native_bf16_available()))
         and not torch.is_grad_enabled()

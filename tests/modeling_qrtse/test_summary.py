@@ -23,3 +23,14 @@ def test_text_summary_of_a_saved_model(tiny_model, tmp_path, capsys):
     tiny_model.save_pretrained(tmp_path)
     assert main(["summary", "--model", str(tmp_path)]) == 0
     assert "GMAC/s with classifier" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("preset", "latency_ms"), [("small-causal", 10.0), ("paper-causal", 5.0)])
+def test_causal_summary_reports_the_latency(preset, latency_ms, capsys):
+    assert main(["summary", "--preset", preset, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["causal"] is True
+    assert summary["algorithmic_latency_ms"] == pytest.approx(latency_ms)
+    offline = preset.removesuffix("-causal")
+    assert main(["summary", "--preset", offline, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["algorithmic_latency_ms"] is None

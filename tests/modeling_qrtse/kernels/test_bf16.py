@@ -92,10 +92,17 @@ def test_mixed_precision_linear_backward_matches_float32_on_the_same_operands():
 @needs_bf16
 @pytest.mark.parametrize("queries, padded", [(None, False), (2, True)])
 @pytest.mark.parametrize("preset", ["tiny", "small"])
-def test_bf16_training_gradients_agree_with_float32(preset, queries, padded):
+@pytest.mark.parametrize("causal", [False, True])
+def test_bf16_training_gradients_agree_with_float32(causal, preset, queries, padded):
     """Random models (see the module docstring): whole gradient cosine >= 0.998 (measured
-    0.9990-0.9995), every parameter tensor >= 0.98 (measured >= 0.9865)."""
-    model = perturbed_model(QrtseConfig.from_preset(preset), training=True)
+    0.9990-0.9995), every parameter tensor >= 0.98 (measured >= 0.9865).
+
+    Random causal models are more sensitive to the forward's rounding: every parameter tensor
+    >= 0.97 (measured >= 0.9774, in the tiny preset with two queries, with the classifier's GRU in
+    float32 as much as in bf16; PyTorch's bf16 autocast on the same models and batches: >= 0.9692,
+    below the fused path in all four cases), whole gradient as above (measured 0.9989-0.9998)."""
+    per_parameter = 0.97 if causal else 0.98
+    model = perturbed_model(QrtseConfig.from_preset(preset, causal=causal), training=True)
     inputs = training_batch(model.config, queries=queries, padded=padded)
     expected = gradients(copy.deepcopy(model).optimize_for_training(), inputs)
     mixed = copy.deepcopy(model).optimize_for_training(dtype=torch.bfloat16)
@@ -107,7 +114,7 @@ def test_bf16_training_gradients_agree_with_float32(preset, queries, padded):
     assert cosine(whole(actual), whole(expected)) >= 0.998
     for name, gradient in expected.items():
         if gradient.numel() > 1:  # a scalar's cosine is only its sign
-            assert cosine(actual[name], gradient) >= 0.98, name
+            assert cosine(actual[name], gradient) >= per_parameter, name
 
 
 @needs_bf16
@@ -174,8 +181,9 @@ def test_fifty_bf16_training_steps_track_the_float32_losses():
 
 @needs_bf16
 @pytest.mark.parametrize("preset", ["tiny", "small"])
-def test_bf16_inference_is_close_to_float32(preset):
-    model = perturbed_model(QrtseConfig.from_preset(preset))
+@pytest.mark.parametrize("causal", [False, True])
+def test_bf16_inference_is_close_to_float32(causal, preset):
+    model = perturbed_model(QrtseConfig.from_preset(preset, causal=causal))
     expected_model = model.optimize_for_inference()
     mixed = model.optimize_for_inference(dtype=torch.bfloat16)
     assert mixed.mask_estimator.gemm_dtype == torch.bfloat16

@@ -23,6 +23,7 @@ def max_difference(first, second):
     return (first - second).abs().max().item()
 
 
+@pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize(
     "preset, queries, threshold, onednn_gemm",
     [
@@ -34,8 +35,10 @@ def max_difference(first, second):
         ("small", 2, 0.5, False),
     ],
 )
-def test_fast_model_matches_the_reference(preset, queries, threshold, onednn_gemm):
-    model = perturbed_model(QrtseConfig.from_preset(preset))
+def test_fast_model_matches_the_reference(preset, queries, threshold, onednn_gemm, causal):
+    """Causal models too: their depthwise convolutions take the same kernel with causal padding,
+    their unidirectional GRU the same ONNX Runtime path, and their threshold online refinement."""
+    model = perturbed_model(QrtseConfig.from_preset(preset, causal=causal))
     # Small passes: several per batch.
     fast = model.optimize_for_inference(frames_per_pass=150, onednn_gemm=onednn_gemm)
     waveform, query = inputs(model.config, queries=queries)

@@ -6,7 +6,7 @@ from perturbed import perturbed_model
 from torch import nn
 
 from modeling_qrtse import QrtseConfig, QrtseModel
-from modeling_qrtse.kernels.bigru import bidirectional_gru
+from modeling_qrtse.kernels.bigru import gru_forward
 from modeling_qrtse.kernels.depthwise import DepthwiseConvolution
 from modeling_qrtse.kernels.fast_training import (
     QrtseTrainingClassifier,
@@ -17,6 +17,15 @@ from modeling_qrtse.kernels.fast_training import (
 
 TOLERANCE = 1e-4
 FLOAT64_TOLERANCE = 1e-3
+# A PReLU slope's gradient is one float32 sum over every activation, with cancellation: in the
+# small causal preset without classifier (2 queries, padded) the reference on 2 threads and the fast
+# path (on 1 or 2) are both 2.3e-3 from float64, the reference on 1 thread 3e-6; the two paths agree
+# to 3e-5 where they sum in the same order. A wrong slope gradient is off by ~1.
+SLOPE_FLOAT64_TOLERANCE = 5e-3
+
+
+def truth_tolerance(name: str) -> float:
+    return SLOPE_FLOAT64_TOLERANCE if name.endswith("_act.weight") else FLOAT64_TOLERANCE
 
 
 def training_batch(config, batch=2, seconds=0.5, queries=None, padded=False, seed=1):
@@ -62,7 +71,8 @@ def relative(first: dict, second: dict) -> float:
 @pytest.mark.parametrize("queries, padded", [(None, False), (2, True)])
 @pytest.mark.parametrize("use_classifier", [True, False])
 @pytest.mark.parametrize("preset", ["tiny", "small"])
-def test_fast_training_gradients_match_the_reference(preset, use_classifier, queries, padded):
+@pytest.mark.parametrize("causal", [False, True])
+def test_fast_training_gradients_match_the_reference(causal, preset, use_classifier, queries, padded):
     """Every parameter's gradient within 1e-4 relative error of the eager reference's, plus what
     float32 rounding moves the reference's own gradient by.
 
@@ -71,8 +81,12 @@ def test_fast_training_gradients_match_the_reference(preset, use_classifier, que
     float64 in the small preset without classifier, where the fast path stays within 6e-5). So
     the bound adds twice the larger of the reference's distance from float64 and its change under
     a 1e-7 relative input perturbation: the gap to the reference when the fast path is no less
-    accurate than the reference (triangle inequality)."""
-    reference = perturbed_model(QrtseConfig.from_preset(preset, use_classifier=use_classifier), training=True)
+    accurate than the reference (triangle inequality).
+
+    Causal models (`causal=True`) take the same kernels (causal depthwise padding, the GRU kernel
+    with one direction, padded batches included) and are held to the same bounds."""
+    config = QrtseConfig.from_preset(preset, use_classifier=use_classifier, causal=causal)
+    reference = perturbed_model(config, training=True)
     fast = copy.deepcopy(reference).optimize_for_training()
     inputs = training_batch(reference.config, queries=queries, padded=padded)
     expected, actual = gradients(reference, inputs), gradients(fast, inputs)
@@ -87,26 +101,30 @@ def test_fast_training_gradients_match_the_reference(preset, use_classifier, que
         # (a slope's gradient summed with cancellation over 2 threads: 2.4e-4 from float64 in the
         # tiny preset without classifier), the fast path is held to float64 itself; a wrong
         # gradient is off by ~1.
-        near_truth = (actual[name].double() - truth[name]).norm() <= FLOAT64_TOLERANCE * truth[name].norm()
+        near_truth = (actual[name].double() - truth[name]).norm() <= truth_tolerance(name) * truth[name].norm()
         assert near_reference or near_truth, name
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("queries, padded", [(None, False), (2, True)])
 @pytest.mark.parametrize("use_classifier", [True, False])
-def test_fast_training_gradients_on_the_paper_preset(use_classifier, queries, padded):
+@pytest.mark.parametrize("causal", [False, True])
+def test_fast_training_gradients_on_the_paper_preset(causal, use_classifier, queries, padded):
     """The randomly initialised paper preset (32 blocks) is ill-conditioned in float32: the
     reference's own gradients move by up to 2e-4 (weights) and 46% (PReLU slopes) under a 1e-7
     relative input perturbation, and the reference on 1 thread differs from the reference on 2
     threads by 6e-5 over all parameters (summation order alone). Per-parameter 1e-4 parity with
     one float32 evaluation is not defined there; the whole gradient (all parameters together) must
-    match the reference's to 1e-3 (measured: 6.5e-5 to 2.3e-4)."""
-    reference = perturbed_model(QrtseConfig.from_preset("paper", use_classifier=use_classifier), training=True)
+    match the reference's to 1e-3 (measured: 6.5e-5 to 2.3e-4; causal: 2.2e-5 to 3.7e-4), or, where
+    the reference's kernels round more than that (causal without classifier on 1 thread: the
+    reference 1.0e-3 from float64, the fast path 3.5e-5), float64's."""
+    config = QrtseConfig.from_preset("paper", use_classifier=use_classifier, causal=causal)
+    reference = perturbed_model(config, training=True)
     fast = copy.deepcopy(reference).optimize_for_training()
     inputs = training_batch(reference.config, queries=queries, padded=padded)
     expected, actual = gradients(reference, inputs), gradients(fast, inputs)
     assert actual.keys() == expected.keys()
-    assert relative(actual, expected) <= 1e-3
+    assert relative(actual, expected) <= 1e-3 or relative(actual, float64_gradients(reference, inputs)) <= 1e-3
 
 
 def test_fast_training_is_in_place_with_the_same_parameters_and_state_dict(tiny_config):
@@ -124,11 +142,13 @@ def test_fast_training_is_in_place_with_the_same_parameters_and_state_dict(tiny_
     assert isinstance(model.encoder, QrtseTrainingEncoder) and isinstance(model.decoder, QrtseTrainingDecoder)
 
 
+@pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("onednn_gemm", [True, False])
-def test_fast_training_outputs_match_in_eval_and_train_mode(tiny_config, onednn_gemm):
-    reference = perturbed_model(tiny_config, training=True)
+def test_fast_training_outputs_match_in_eval_and_train_mode(onednn_gemm, causal):
+    config = QrtseConfig.from_preset("tiny", causal=causal)
+    reference = perturbed_model(config, training=True)
     fast = copy.deepcopy(reference).optimize_for_training(onednn_gemm=onednn_gemm)
-    inputs = training_batch(tiny_config, queries=3)
+    inputs = training_batch(config, queries=3)
     for mode in (True, False):
         reference.train(mode), fast.train(mode)
         expected, actual = reference(**inputs, threshold=0.0), fast(**inputs, threshold=0.0)
@@ -162,13 +182,15 @@ def test_depthwise_convolution_matches_conv1d(dilation, frames):
         assert torch.allclose(actual_grad, expected_grad, atol=1e-5)
 
 
+@pytest.mark.parametrize("bidirectional", [True, False])
 @pytest.mark.parametrize("layers, frames", [(1, 1), (2, 13)])
-def test_bidirectional_gru_matches_nn_gru(layers, frames):
+def test_gru_kernel_matches_nn_gru(layers, frames, bidirectional):
+    """The BiGRU, and a causal classifier's unidirectional GRU."""
     torch.manual_seed(0)
-    gru = nn.GRU(5, 4, num_layers=layers, batch_first=True, bidirectional=True)
+    gru = nn.GRU(5, 4, num_layers=layers, batch_first=True, bidirectional=bidirectional)
     sequence = torch.randn(3, frames, 5, requires_grad=True)
-    grad = torch.randn(3, frames, 8)
-    expected, actual = gru(sequence)[0], bidirectional_gru(gru, sequence)
+    grad = torch.randn(3, frames, 8 if bidirectional else 4)
+    expected, actual = gru(sequence)[0], gru_forward(gru, sequence)
     assert torch.allclose(actual, expected, atol=1e-6)
     parameters = (sequence, *gru.parameters())
     for expected_grad, actual_grad in zip(
