@@ -5,7 +5,10 @@ from dataclasses import dataclass, field
 
 @dataclass
 class ModelArguments:
-    preset: str = field(default="paper", metadata={"help": "QrtseConfig preset: paper, small or tiny."})
+    preset: str = field(
+        default="paper",
+        metadata={"help": "QrtseConfig preset: paper, small, tiny or a causal one (small-causal, paper-causal)."},
+    )
     system: str = field(
         default="proposed",
         metadata={
@@ -14,6 +17,13 @@ class ModelArguments:
         },
     )
     init_from: str | None = field(default=None, metadata={"help": "Start from a saved model folder."})
+    causal: bool = field(
+        default=False,
+        metadata={
+            "help": "Train the causal (streaming) form: of init_from, keeping its trunk's weights and starting "
+            "a fresh classifier (modeling_qrtse.causal_form_qrtse), else of the preset."
+        },
+    )
     classification_positive_weight: float | None = field(
         default=None,
         metadata={"help": "Weight of present classes in L_cls (QrtseConfig); unset keeps the preset's / init_from's."},

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from transformers import HfArgumentParser, get_cosine_schedule_with_warmup
 
 from modeling_qrtse import QrtseConfig, QrtseModel, QrtseProcessor
+from modeling_qrtse.causal_form_qrtse import causal_form
 from modeling_qrtse.label_space_qrtse import with_labels
 
 from .arguments import DataArguments, ModelArguments, TrainArguments
@@ -65,9 +66,10 @@ def initial_model(model_args: ModelArguments, labels: list) -> QrtseModel:
         if [model.config.id2label[i] for i in range(model.config.num_labels)] != list(labels):
             # The data's vocabulary differs: shared classes keep their weights, new ones start fresh.
             model = with_labels(model, labels)
-        return model
+        return causal_form(model) if model_args.causal and not model.config.causal else model
+    causal = {"causal": True} if model_args.causal else {}  # a causal preset stays causal either way
     config = QrtseConfig.from_preset(
-        model_args.preset, use_classifier=system.use_classifier, id2label=dict(enumerate(labels))
+        model_args.preset, use_classifier=system.use_classifier, id2label=dict(enumerate(labels)), **causal
     )
     return QrtseModel(config)
 

@@ -225,6 +225,27 @@ def test_init_from_warm_starts_a_matching_system_and_refuses_a_classifier_mismat
     assert torch.equal(moved.query_embedding.weight[:, 0], saved.query_embedding.weight[:, 1])
 
 
+def test_causal_starts_from_the_trained_trunk_or_the_causal_preset(tmp_path):
+    saved = QrtseModel(QrtseConfig.from_preset("tiny"))
+    saved.save_pretrained(tmp_path)
+    labels = [saved.config.id2label[i] for i in range(saved.config.num_labels)]
+    warm = build_model(ModelArguments(preset="tiny", init_from=str(tmp_path), causal=True), labels=labels)
+    assert warm.config.causal and not warm.classifier.gru.bidirectional
+    assert torch.equal(
+        warm.mask_estimator.blocks[0].depthwise_conv.weight, saved.mask_estimator.blocks[0].depthwise_conv.weight
+    )
+    assert build_model(ModelArguments(preset="tiny", causal=True), labels=labels).config.causal
+    assert build_model(ModelArguments(preset="small-causal"), labels=labels).config.causal
+
+
+@pytest.mark.slow
+def test_causal_training_run(build, tmp_path):
+    result = run(train_command(build, tmp_path / "run", "--causal", "true"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    trained = QrtseModel.from_pretrained(tmp_path / "run" / "final")
+    assert trained.config.causal and (tmp_path / "run" / "best" / "validation.json").exists()
+
+
 def test_time_budget_stops_at_the_first_step_after_it_and_a_resume_gets_a_new_one():
     class Accelerator:
         num_processes = 1
