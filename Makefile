@@ -21,16 +21,17 @@ $(VENV)/.ready: pyproject.toml Makefile benchmarks/requirements.txt
 demo: setup
 	$(BIN)/qrtse extract --example -o outputs/extracted.wav --overwrite
 
-# The Space's browser test drives Debian's Chromium (playwright's own browser download needs the
-# network): installed once with apt (through sudo when not root); elsewhere a clear message.
+# The Space's browser tests drive Debian's Chromium (playwright's own browser download needs the
+# network), and Gradio's streamed audio (the Live tab) needs FFmpeg: installed once with apt
+# (through sudo when not root); elsewhere a clear message.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v ffmpeg; } >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	    echo "make test: installing Chromium for the Space's browser test ($$SUDO apt-get install chromium)"; \
-	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	    echo "make test: installing Chromium and FFmpeg for the Space's browser tests ($$SUDO apt-get install chromium ffmpeg)"; \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium ffmpeg >/dev/null; \
 	  else \
-	    echo "make test: Chromium is missing and there is no apt-get here: install Chromium so that 'chromium' is on PATH (tests/spaces/test_space_browser.py drives it)" >&2; \
+	    echo "make test: Chromium or FFmpeg is missing and there is no apt-get here: install both so that 'chromium' and 'ffmpeg' are on PATH (tests/spaces/test_space_browser.py, test_space_live_browser.py)" >&2; \
 	    exit 1; \
 	  fi; }
 

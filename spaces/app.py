@@ -2,11 +2,13 @@
 refinement (Sato et al.). Shows what the model heard (class presence probabilities, the original
 and the refined query) next to the extracted audio and the spectrograms.
 
-    python spaces/app.py --host 127.0.0.1 --port 7860 [--model FOLDER_OR_HUB_ID]
+    python spaces/app.py --host 127.0.0.1 --port 7860 [--model FOLDER_OR_HUB_ID] [--causal-model ...]
 
 The model is `--model`, else `$QRTSE_MODEL`, else the checkpoint embedded in the `qrtse`
 package. Without the package (a Space with only this folder and requirements.txt) the model is
 loaded from the Hub as remote code, so `QRTSE_MODEL` must name a published repository.
+The Live tab streams the microphone through a causal model (`live.py`): `--causal-model`, else
+`$QRTSE_CAUSAL_MODEL`, else the served model when it is causal.
 """
 
 import os
@@ -19,6 +21,7 @@ import importlib
 import tempfile
 
 import gradio as gr
+import live
 import numpy as np
 import pandas as pd
 from example_mixtures import write_examples
@@ -262,84 +265,96 @@ before extraction, so asking for an absent sound does not extract the wrong one
 """
 
 
-def build_demo(extractor, examples: list, model_name: str) -> gr.Blocks:
+def build_demo(extractor, examples: list, model_name: str, live_model=None, live_name: str | None = None) -> gr.Blocks:
+    """The Space: extraction from a file (the served pipeline) and, in the Live tab, from the
+    microphone with `live_model`, a causal model (None: the tab says how to provide one)."""
     config = extractor.model.config
     labels = query_processor(extractor).labels
     theta = float(getattr(config, "refinement_threshold", 0.1))
     thetas = per_class_thresholds(config)
-    has_class_thresholds = thetas is not None
     with gr.Blocks(title="qrtse: target sound extraction", delete_cache=(3600, 3600)) as demo:
         default = (
             f"θ per class ({min(thetas.values()):.2f}–{max(thetas.values()):.2f})" if thetas else f"θ = {theta:.2f}"
         )
         gr.Markdown(INTRO + f"\nModel: `{model_name}`, {len(labels)} classes, default {default}.")
-        with gr.Row():
-            with gr.Column():
-                mixture = gr.Audio(
-                    sources=["upload", "microphone"], type="filepath", label="Mixture", elem_id="mixture"
-                )
-                classes = gr.CheckboxGroup(choices=labels, label="Target classes (the query)", elem_id="classes")
-                threshold = gr.Slider(0.0, 1.0, value=theta, step=0.01, label="Threshold θ", elem_id="threshold")
-                # Shown only for a model with per-class thresholds; on, they replace the slider.
-                per_class = gr.Checkbox(
-                    value=has_class_thresholds,
-                    visible=has_class_thresholds,
-                    label="Use the model's per-class θ (chosen on validation) instead of the slider",
-                    elem_id="per-class",
-                )
-                refine = gr.Checkbox(
-                    value=True,
-                    label="Query refinement (drop queried classes the model does not hear)",
-                    elem_id="refine",
-                )
-                refinement = gr.Radio(
-                    choices=list(REFINEMENTS.items()),
-                    value="file",
-                    label="Refinement in time",
-                    elem_id="refinement",
-                )
-                button = gr.Button("Extract", variant="primary", elem_id="extract")
-            with gr.Column():
-                extracted = gr.Audio(
-                    type="numpy", label="Extracted", interactive=False, buttons=["download"], elem_id="extracted"
-                )
-                with gr.Row():
-                    query_text = gr.Textbox(label="Query", interactive=False, elem_id="query")
-                    refined_text = gr.Textbox(label="Refined query", interactive=False, elem_id="refined-query")
-                why = gr.Markdown(elem_id="explanation")
-                bars = gr.BarPlot(
-                    x="class",
-                    y="probability",
-                    color="status",
-                    color_map=STATUS_COLOURS,
-                    colors_in_legend=list(STATUS_COLOURS),
-                    y_lim=[0, 1],
-                    sort="-y",
-                    x_label_angle=-40,
-                    label="Class presence probabilities",
-                    height=300,
-                    elem_id="probabilities",
-                )
-                spectrograms = gr.Image(type="numpy", label="Spectrograms", interactive=False, elem_id="spectrograms")
-        if examples:
-            gr.Examples(
-                examples=[[e.path, list(e.query), theta, True, "file", has_class_thresholds] for e in examples],
-                inputs=[mixture, classes, threshold, refine, refinement, per_class],
-                example_labels=[e.description for e in examples],
-                label="Example mixtures (rendered at start-up)",
-            )
-        button.click(
-            make_extract(extractor),
-            inputs=[mixture, classes, threshold, refine, refinement, per_class],
-            outputs=[extracted, bars, query_text, refined_text, why, spectrograms],
-            api_name="extract",
-        )
+        with gr.Tabs():
+            with gr.Tab("Extract a clip", id="clip"):
+                build_extract_tab(extractor, examples, labels, theta, thetas is not None)
+            with gr.Tab("Live", id="live"):
+                live.build_live_tab(live_model, live_name, labels)
     return demo
+
+
+def build_extract_tab(extractor, examples: list, labels: list, theta: float, has_class_thresholds: bool) -> None:
+    """The first tab: a mixture and a query in, the extraction and what refinement did out."""
+    with gr.Row():
+        with gr.Column():
+            mixture = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Mixture", elem_id="mixture")
+            classes = gr.CheckboxGroup(choices=labels, label="Target classes (the query)", elem_id="classes")
+            threshold = gr.Slider(0.0, 1.0, value=theta, step=0.01, label="Threshold θ", elem_id="threshold")
+            # Shown only for a model with per-class thresholds; on, they replace the slider.
+            per_class = gr.Checkbox(
+                value=has_class_thresholds,
+                visible=has_class_thresholds,
+                label="Use the model's per-class θ (chosen on validation) instead of the slider",
+                elem_id="per-class",
+            )
+            refine = gr.Checkbox(
+                value=True,
+                label="Query refinement (drop queried classes the model does not hear)",
+                elem_id="refine",
+            )
+            refinement = gr.Radio(
+                choices=list(REFINEMENTS.items()),
+                value="file",
+                label="Refinement in time",
+                elem_id="refinement",
+            )
+            button = gr.Button("Extract", variant="primary", elem_id="extract")
+        with gr.Column():
+            extracted = gr.Audio(
+                type="numpy", label="Extracted", interactive=False, buttons=["download"], elem_id="extracted"
+            )
+            with gr.Row():
+                query_text = gr.Textbox(label="Query", interactive=False, elem_id="query")
+                refined_text = gr.Textbox(label="Refined query", interactive=False, elem_id="refined-query")
+            why = gr.Markdown(elem_id="explanation")
+            bars = gr.BarPlot(
+                x="class",
+                y="probability",
+                color="status",
+                color_map=STATUS_COLOURS,
+                colors_in_legend=list(STATUS_COLOURS),
+                y_lim=[0, 1],
+                sort="-y",
+                x_label_angle=-40,
+                label="Class presence probabilities",
+                height=300,
+                elem_id="probabilities",
+            )
+            spectrograms = gr.Image(type="numpy", label="Spectrograms", interactive=False, elem_id="spectrograms")
+    if examples:
+        gr.Examples(
+            examples=[[e.path, list(e.query), theta, True, "file", has_class_thresholds] for e in examples],
+            inputs=[mixture, classes, threshold, refine, refinement, per_class],
+            example_labels=[e.description for e in examples],
+            label="Example mixtures (rendered at start-up)",
+        )
+    button.click(
+        make_extract(extractor),
+        inputs=[mixture, classes, threshold, refine, refinement, per_class],
+        outputs=[extracted, bars, query_text, refined_text, why, spectrograms],
+        api_name="extract",
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help=f"saved model folder or Hub id (default: ${MODEL_ENV}, else the embedded one)")
+    parser.add_argument(
+        "--causal-model",
+        help=f"causal model folder or Hub id for the Live tab (default: ${live.CAUSAL_MODEL_ENV}, else --model if causal)",
+    )
     parser.add_argument("--host", default=None, help="address to serve on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--concurrency", type=int, default=1, help="requests processed at once (others queue)")
@@ -350,7 +365,8 @@ def main(argv=None):
     extractor = load_extractor(model)
     labels = query_processor(extractor).labels
     examples = write_examples(args.examples_dir or tempfile.mkdtemp(prefix="qrtse-examples-"), labels)
-    demo = build_demo(extractor, examples, model)
+    live_model, live_name = live.causal_model_for(args.causal_model, extractor.model, model)
+    demo = build_demo(extractor, examples, model, live_model, live_name)
     demo.queue(max_size=args.max_queue, default_concurrency_limit=args.concurrency)
     demo.launch(server_name=args.host, server_port=args.port, max_file_size="50mb")
 

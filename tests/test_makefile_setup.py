@@ -1,5 +1,5 @@
 """`make test` (the README's test command) sets up everything its tests need: the `browser` target
-installs Chromium with apt where it is missing, and says clearly what to do where there is no apt.
+installs Chromium and FFmpeg (the Live tab's streamed audio) with apt where they are missing, and says clearly what to do where there is no apt.
 Run against fake `apt-get` / `id` / `sudo` on PATH; real Chromium is never touched."""
 
 import os
@@ -38,11 +38,11 @@ def run_browser_target(tmp_path, uid="0", with_apt=True):
     )
 
 
-def test_installs_chromium_with_apt_as_root(tmp_path):
+def test_installs_chromium_and_ffmpeg_with_apt_as_root(tmp_path):
     result = run_browser_target(tmp_path)
     assert result.returncode == 0, result.stderr
     calls = (tmp_path / "calls").read_text().splitlines()
-    assert calls == ["apt-get update -qq", "apt-get install -y -qq chromium"]
+    assert calls == ["apt-get update -qq", "apt-get install -y -qq chromium ffmpeg"]
 
 
 def test_uses_sudo_when_not_root(tmp_path):
@@ -53,7 +53,7 @@ def test_uses_sudo_when_not_root(tmp_path):
 
 def test_without_apt_says_what_is_missing(tmp_path):
     result = run_browser_target(tmp_path, with_apt=False)
-    assert result.returncode != 0 and "Chromium is missing and there is no apt-get" in result.stderr
+    assert result.returncode != 0 and "Chromium or FFmpeg is missing and there is no apt-get" in result.stderr
 
 
 def test_ci_calls_the_readme_test_command_and_make_test_depends_on_browser():
