@@ -1,6 +1,7 @@
 """The Space served for real: `spaces/app.py` in a subprocess on 127.0.0.1 with a tiny random
 model, shared by the browser, API and load tests."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -69,6 +70,14 @@ def space_url(tiny_model_dir, tmp_path_factory):
         "--examples-dir",
         str(root / "examples"),
     ]
+    with running_space(command, root, env, port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_space(command: list, root: Path, env: dict, port: int):
+    """Run `command` (the Space on `port`), log to `root / "space.log"`, yield its URL once it
+    answers; then stop it (its own process only)."""
     url = f"http://127.0.0.1:{port}/"
     with open(root / "space.log", "w") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -77,12 +86,14 @@ def space_url(tiny_model_dir, tmp_path_factory):
         except (RuntimeError, TimeoutError) as error:
             process.kill()
             raise RuntimeError(f"{error}:\n" + (root / "space.log").read_text()[-4000:]) from None
-        yield url
-        process.terminate()  # only the process this fixture started
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from PIL import Image
 from playwright import sync_api as playwright
 
 from tests.modeling_qrtse.causal_helpers import tiny_causal_model
-from tests.spaces.conftest import SPACE, free_port, wait_until_up
+from tests.spaces.conftest import SPACE, free_port, running_space
 from tests.spaces.test_space_browser import CHROMIUM, CHROMIUM_ARGS
 
 RECORD_MS = 3000
@@ -45,20 +45,8 @@ def live_space_url(tiny_model_dir, tmp_path_factory):
     }
     command = [sys.executable, str(SPACE / "app.py"), "--model", str(tiny_model_dir), "--port", str(port)]
     command += ["--host", "127.0.0.1", "--examples-dir", str(root / "examples")]
-    url = f"http://127.0.0.1:{port}/"
-    with open(root / "space.log", "w") as log:
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_until_up(url, process)
-        except (RuntimeError, TimeoutError) as error:
-            process.kill()
-            raise RuntimeError(f"{error}:\n" + (root / "space.log").read_text()[-4000:]) from None
+    with running_space(command, root, env, port) as url:
         yield url
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
