@@ -14,6 +14,9 @@ extraction alone (the 1:0 extraction at the same setting), every other class in 
 present and kept queried classes scores 0 (a dropped target or a kept absent class is a wrong
 decision), and the mean over that union is the mixture's CA-SDRi. Per-class recall and false
 positive rate of the classifier are given at every theta.
+
+A causal model (`config.causal`) is scored as it streams: refined online, frame by frame
+(`QrtseModel.refine_online`); in CA-SDRi a class counts as kept when it was kept in some frame.
 """
 
 from dataclasses import dataclass
@@ -55,6 +58,21 @@ def settings_for(model, thresholds) -> list:
     return usable + [ORACLE]
 
 
+def refined_query(model, query: torch.Tensor, analysis, presence: torch.Tensor, setting) -> torch.Tensor:
+    """The query `(1, C)` refined by `setting`: the oracle `presence`, theta 0 (as given) or theta
+    (eq. 7 on the clip probabilities). A causal model refines online (`QrtseModel.refine_online`,
+    as it streams) and gets every setting as a frame query `(1, frames, C)`."""
+    online = getattr(model.config, "causal", False)
+    if setting == ORACLE:
+        refined = refine_query(query, presence, 0.5)
+    elif setting > 0 and online:
+        return model.refine_online(query[:, None], analysis, setting)[:, 0]
+    else:
+        refined = refine_query(query, analysis.clip_probabilities, setting) if setting > 0 else query
+    frames = analysis.shared_features.shape[-1]
+    return refined[:, None].expand(-1, frames, -1) if online else refined
+
+
 @torch.inference_mode()
 def score_mixture(model, example: dict, conditions, settings, seed_key) -> dict:
     """Scores of one mixture: {(condition name, setting): value} plus its clip probabilities.
@@ -77,18 +95,15 @@ def score_mixture(model, example: dict, conditions, settings, seed_key) -> dict:
         if condition.metric == "snri":
             silence[condition.name] = float(snr_improvement(torch.zeros_like(target), target, mixture[0]))
         for setting in settings:
-            if setting == ORACLE:
-                refined = refine_query(query, presence, 0.5)
-            else:
-                refined = refine_query(query, analysis.clip_probabilities, setting) if setting > 0 else query
-            queries.append(refined[0])
+            queries.append(refined_query(model, query, analysis, presence, setting)[0])
             targets.append(target)
             keys.append((condition, setting))
     unique, inverse = torch.unique(torch.stack(queries), dim=0, return_inverse=True)
     extracted = model.extract(analysis, unique[None])[0][inverse]
     scores, output_snr, kept = {}, {}, {}
     for (condition, setting), estimate, target, refined in zip(keys, extracted, targets, queries):
-        kept[(condition.name, setting)] = refined
+        # Online refinement: a class counts as kept when the stream extracted it in some frame.
+        kept[(condition.name, setting)] = refined.amax(0) if refined.dim() == 2 else refined
         if condition.metric == "snri":
             value = snr_improvement(estimate, target, mixture[0])
             output_snr[(condition.name, setting)] = float(snr(estimate, target))

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from qrtse.training.metrics import snr, snr_improvement
-from qrtse.training.scoring import Condition, class_aware_sdri, per_class_detection, to_model_labels
+from qrtse.training.scoring import Condition, class_aware_sdri, per_class_detection, refined_query, to_model_labels
+from tests.modeling_qrtse.causal_helpers import THRESHOLD, mixture, query, tiny_causal_model
 
 
 def test_silent_output_scores_minus_the_input_snr():
@@ -52,3 +53,15 @@ def test_examples_move_to_the_model_vocabulary_unknown_classes_stay_interference
     assert mapped["presence"].tolist() == [1.0, 0.0, 0.0] and mapped["stem_labels"].tolist() == [-1, 0, -1]
     only_unknown = {**example, "stem_labels": np.array([0, -1, -1])}
     assert to_model_labels(only_unknown, ["Laughter", "Bark", "Meow"], ["Bark", "Meow"]) is None
+
+
+def test_a_causal_model_is_scored_with_online_refinement():
+    model = tiny_causal_model()
+    multi_hot = query(model, 1)[:, 0]
+    with torch.no_grad():
+        analysis = model.analyze(mixture(1))
+        online = refined_query(model, multi_hot, analysis, multi_hot, THRESHOLD)
+        assert torch.equal(online, model.refine_online(multi_hot[:, None], analysis, THRESHOLD)[:, 0])
+        assert not torch.equal(online[:, :1].expand_as(online), online)  # it varies over time
+        unrefined = refined_query(model, multi_hot, analysis, multi_hot, 0.0)
+    assert unrefined.shape == online.shape and torch.equal(unrefined[0, 0], multi_hot[0])
