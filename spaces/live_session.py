@@ -39,16 +39,11 @@ def to_float_mono(samples: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def query_tensor(targets, label2id: dict) -> torch.Tensor:
-    """`(1, K, classes)` multi-hot from K lists of class names; an empty list is a target that asks
-    for nothing (silent, see `LiveSession._mono`)."""
-    query = torch.zeros(1, len(targets), len(label2id))
-    for k, names in enumerate(targets):
-        unknown = [name for name in names if name not in label2id]
-        if unknown:
-            raise ValueError(f"unknown classes {unknown}: the model knows {sorted(label2id)}")
-        query[0, k, [label2id[name] for name in names]] = 1.0
-    return query
+def target_sets(targets) -> list:
+    """K lists of class names as the streamer's query: always K sets (the `(batch, K, n)` output
+    form), each parsed by the model's processor; an empty list is a target that asks for nothing
+    (silent, see `LiveSession._mono`)."""
+    return [list(names) for names in targets]
 
 
 def wav_bytes(audio: np.ndarray, rate: int) -> bytes:
@@ -84,7 +79,7 @@ class LiveSession:
             self.stream_id += 1
             self.running = True
             self._model = model
-            self._streamer = model.streamer(query_tensor(targets, model.config.label2id))
+            self._streamer = model.streamer(target_sets(targets))
             self._targets = [list(names) for names in targets]
             self._resampler, self._input_rate = None, None
             self._pending = []
@@ -161,13 +156,12 @@ class LiveSession:
         targets = [list(names) for names in targets]
         if targets == self._targets:
             return np.zeros(0, np.float32)
-        query = query_tensor(targets, self._model.config.label2id)
         tail = np.zeros(0, np.float32)
-        if query.shape[1] == len(self._targets):
-            self._streamer.set_query(query)
+        if len(targets) == len(self._targets):
+            self._streamer.set_query(target_sets(targets))
         else:
             tail = self._mono(self._streamer.flush())
-            self._streamer = self._model.streamer(query)
+            self._streamer = self._model.streamer(target_sets(targets))
         self._targets = targets
         return tail
 
