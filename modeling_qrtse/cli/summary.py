@@ -6,7 +6,9 @@ import json
 def add_summary_command(subparsers) -> None:
     parser = subparsers.add_parser("summary", help="parameter counts and MACs per second of audio")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--preset", default="paper", help="a QrtseConfig preset (paper, small, paper-causal, small-causal, tiny)")
+    source.add_argument(
+        "--preset", default="paper", help="a QrtseConfig preset (paper, small, paper-causal, small-causal, tiny)"
+    )
     source.add_argument("--model", help="a saved model folder or Hub id (its config is summarised)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(handler=run_summary)
