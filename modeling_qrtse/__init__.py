@@ -4,7 +4,7 @@ from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProces
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_qrtse import FSD_KAGGLE_2018_LABELS, QrtseConfig
-from .default_checkpoint import default_model_path
+from .default_checkpoint import causal_model_path, default_model_path
 from .feature_extraction_qrtse import QrtseFeatureExtractor
 from .modeling_qrtse import QrtseAnalysis, QrtseModel, QrtseOutput, QrtsePreTrainedModel
 from .pipeline_qrtse import TASK, TargetSoundExtractionPipeline
@@ -28,6 +28,7 @@ __all__ = [
     "QrtseStreamer",
     "TargetSoundExtractionPipeline",
     "__version__",
+    "causal_model_path",
     "default_model_path",
 ]
 

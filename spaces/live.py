@@ -52,8 +52,16 @@ def ffmpeg_available() -> bool:
 
 
 def resolve_causal_model(model: str | None = None) -> str | None:
-    """The causal model to stream with: argument, else environment; None when neither is set."""
-    return model or os.environ.get(CAUSAL_MODEL_ENV) or None
+    """The causal model to stream with: argument, else environment, else the package's embedded
+    causal model when installed; None when there is none."""
+    chosen = model or os.environ.get(CAUSAL_MODEL_ENV)
+    if chosen:
+        return chosen
+    try:
+        from modeling_qrtse.default_checkpoint import causal_model_available, causal_model_path
+    except ImportError:
+        return None
+    return str(causal_model_path()) if causal_model_available() else None
 
 
 @functools.cache

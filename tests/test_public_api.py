@@ -23,6 +23,7 @@ PUBLIC = {
     "TASK": modeling_qrtse.TASK,
     "extract_long_form": extract_long_form,
     "default_model_path": modeling_qrtse.default_model_path,
+    "causal_model_path": modeling_qrtse.causal_model_path,
     "__version__": modeling_qrtse.__version__,
 }
 

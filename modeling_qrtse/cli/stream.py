@@ -43,7 +43,7 @@ def add_stream_command(subparsers) -> None:
         "-q", "--query", nargs="+", required=True, metavar="CLASS", help="classes to extract (see `qrtse classes`)"
     )
     parser.add_argument("--chunk-ms", type=float, default=10.0, help="milliseconds of input per chunk (default 10)")
-    parser.add_argument("--model", help="saved causal model folder or Hub id")
+    parser.add_argument("--model", help="saved causal model folder or Hub id (default: the embedded causal model)")
     parser.add_argument(
         "--threshold", type=float, help="theta of online refinement (default: the model's; 0 switches it off)"
     )
@@ -103,9 +103,13 @@ def check_ends(args) -> tuple:
 
 
 def load_causal_model(model):
-    """The model of `--model`; a one-line error before its weights are loaded when it is not causal."""
+    """The model of `--model`, by default the embedded causal model; a one-line error before its
+    weights are loaded when it is not causal."""
     from modeling_qrtse.cli.models import load_checked_model, qrtse_config
+    from modeling_qrtse.default_checkpoint import causal_model_available, causal_model_path
 
+    if not model and causal_model_available():
+        model = str(causal_model_path())
     source, config = qrtse_config(model)
     if not getattr(config, "causal", False):
         raise ValueError(

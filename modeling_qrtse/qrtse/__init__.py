@@ -18,6 +18,7 @@ from modeling_qrtse import (
     QrtseStreamState,
     TargetSoundExtractionPipeline,
     __version__,
+    causal_model_path,
     default_model_path,
 )
 from modeling_qrtse.long_form_qrtse import extract_long_form
@@ -34,6 +35,7 @@ __all__ = [
     "QrtseStreamer",
     "TargetSoundExtractionPipeline",
     "__version__",
+    "causal_model_path",
     "default_model_path",
     "extract_long_form",
 ]

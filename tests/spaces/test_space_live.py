@@ -21,7 +21,7 @@ import soxr
 import torch
 from live_session import LiveSession, target_sets, to_float_mono
 
-from modeling_qrtse import QrtseConfig, QrtseModel
+from modeling_qrtse import QrtseConfig, QrtseModel, default_checkpoint
 from tests.modeling_qrtse.causal_helpers import tiny_causal_model
 
 SPACE = Path(live.__file__).parent
@@ -226,6 +226,7 @@ def test_without_a_causal_model_the_tab_says_how_to_provide_one():
 
 def test_the_causal_model_comes_from_argument_environment_or_the_served_model(model, tmp_path, monkeypatch):
     monkeypatch.delenv(live.CAUSAL_MODEL_ENV, raising=False)
+    monkeypatch.setattr(default_checkpoint, "causal_model_available", lambda: False)
     served = QrtseModel(QrtseConfig.from_preset("tiny"))
     assert live.causal_model_for(None, served, "served") == (None, None)  # not causal: no live model
     assert live.causal_model_for(None, model, "served") == (model, "served")
@@ -237,6 +238,14 @@ def test_the_causal_model_comes_from_argument_environment_or_the_served_model(mo
     assert live.causal_model_for(None, served, "served")[0] is loaded  # loaded once
     with pytest.raises(SystemExit, match="is not a causal model"):
         live.causal_model_for(str(tmp_path / "not-causal"), served, "served")
+
+
+def test_without_configuration_the_embedded_causal_model_streams(model, tmp_path, monkeypatch):
+    monkeypatch.delenv(live.CAUSAL_MODEL_ENV, raising=False)
+    model.save_pretrained(tmp_path / "causal_model")
+    monkeypatch.setattr(default_checkpoint, "causal_model_path", lambda: tmp_path / "causal_model")
+    assert live.resolve_causal_model() == str(tmp_path / "causal_model")
+    assert live.resolve_causal_model("other") == "other"
 
 
 def test_the_space_has_a_live_tab(tiny_model_dir, model, monkeypatch):
@@ -263,6 +272,7 @@ sys.modules["modeling_qrtse"] = None  # as on a Space without the package
 sys.path.insert(0, {str(SPACE)!r})
 import live
 import numpy as np
+from modeling_qrtse import default_checkpoint
 from live_session import LiveSession
 model = live.load_causal_model({str(tmp_path / "causal")!r})
 assert type(model).__module__.startswith("transformers_modules."), type(model).__module__

@@ -17,7 +17,7 @@ import torch
 from pipeline_helpers import noise
 from pipeline_helpers import run_cli as run
 
-from modeling_qrtse import QrtseConfig, QrtseModel
+from modeling_qrtse import QrtseConfig, QrtseModel, default_checkpoint
 from modeling_qrtse.cli.stream_io import open_reader
 from modeling_qrtse.default_checkpoint import default_model_available
 from modeling_qrtse.feature_extraction_qrtse import to_mono
@@ -281,13 +281,16 @@ def _write(path: Path, audio, rate, subtype) -> Path:
         ("output_is_input", "is an input"),
     ],
 )
-def test_bad_input_is_one_line(capsys, causal_folder, tiny_pipeline_folder, mixture_file, tmp_path, case, message):
+def test_bad_input_is_one_line(
+    capsys, monkeypatch, causal_folder, tiny_pipeline_folder, mixture_file, tmp_path, case, message
+):
     out = tmp_path / "out.wav"
     source, model, extra = mixture_file, causal_folder, []
     if case == "non_causal":
         model = tiny_pipeline_folder
-    elif case == "default_model":
+    elif case == "default_model":  # as before a causal model is embedded
         model = None
+        monkeypatch.setattr(default_checkpoint, "causal_model_available", lambda: False)
     elif case == "unknown_class":
         extra = ["-q", "dog"]
     elif case == "not_wav":
@@ -317,6 +320,14 @@ def test_bad_input_is_one_line(capsys, causal_folder, tiny_pipeline_folder, mixt
     assert stderr.startswith("qrtse stream: error: ") and message in stderr and len(stderr.splitlines()) == 1
     assert mixture_file.read_bytes() == before
     assert (out == mixture_file or not out.exists()) and not list(tmp_path.glob(".*partial*"))
+
+
+def test_without_model_the_embedded_causal_model_streams(capsys, monkeypatch, causal_folder, mixture_file, tmp_path):
+    monkeypatch.setattr(default_checkpoint, "causal_model_path", lambda: Path(causal_folder))
+    monkeypatch.setattr(default_checkpoint, "causal_model_available", lambda: True)
+    code, _, stderr = run(capsys, "stream", "-q", "Bark", "-i", mixture_file, "-o", tmp_path / "out.wav")
+    assert code == 0, stderr
+    assert sf.info(tmp_path / "out.wav").frames == sf.info(mixture_file).frames
 
 
 def test_an_existing_output_is_refused_before_anything_is_read(capsys, monkeypatch, causal_folder, tmp_path):
