@@ -272,7 +272,6 @@ sys.modules["modeling_qrtse"] = None  # as on a Space without the package
 sys.path.insert(0, {str(SPACE)!r})
 import live
 import numpy as np
-from modeling_qrtse import default_checkpoint
 from live_session import LiveSession
 model = live.load_causal_model({str(tmp_path / "causal")!r})
 assert type(model).__module__.startswith("transformers_modules."), type(model).__module__

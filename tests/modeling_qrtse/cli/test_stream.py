@@ -166,7 +166,10 @@ def test_ctrl_c_ends_the_stream_and_completes_the_file(causal_folder, offline, t
             lines.append(line)
         time.sleep(2.0)  # the stream is now waiting for more input
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=TIMEOUT)
+        # stdin stays open until the process has ended: closing it first (as communicate does) could
+        # let the process see the end of its input before the signal and end normally.
+        process.wait(timeout=TIMEOUT)
+        stderr = process.stderr.read()
     finally:
         process.kill()
     assert process.returncode == 130, stderr.decode()[-3000:]
