@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from modeling_qrtse.cli.output_files import check_output_paths, partial_path, remove_stale_partials
-from modeling_qrtse.cli.stream_io import PcmReader, RawWriter, WavWriter, open_reader
+from modeling_qrtse.cli.stream_io import PcmReader, RawWriter, WavWriter, open_reader, open_unbuffered
 
 OUTPUT_SUFFIXES = {"wav": (".wav",), "raw": (".raw", ".pcm")}
 
@@ -122,10 +122,11 @@ def load_causal_model(model):
 @contextlib.contextmanager
 def open_input(source: Path | None):
     if source is None:
-        yield sys.stdin.buffer
+        with open_unbuffered(sys.stdin.fileno()) as stdin:
+            yield stdin
         return
     try:
-        stream = open(source, "rb")  # noqa: SIM115 (closed below, after the whole stream)
+        stream = open_unbuffered(source)  # closed below, after the whole stream
     except OSError as error:
         raise ValueError(f"cannot read {source}: {error.strerror or error}") from error
     with stream:

@@ -13,8 +13,17 @@ back as the input's container: WAV in the input's sample type (16-bit PCM, or 32
 float input; 16-bit samples scaled as libsndfile and `output_files.write_audio` do), raw s16le
 for raw. A WAV written to a pipe keeps ffmpeg's unknown lengths; one written to a file gets its
 lengths when the stream ends.
+
+Input is read unbuffered (`open_unbuffered`), and a read of a pipe first waits for input in
+slices of `WAIT_S` (`wait_for_input`): Ctrl-C's SIGINT may reach one of torch's threads rather
+than the main one, and a main thread blocked in `read()` on a silent pipe would then only see it
+when more input came. Between two slices Python runs its signal handlers, so Ctrl-C ends the
+stream within `WAIT_S` even when the source has stopped sending.
 """
 
+import io
+import os
+import select
 import struct
 from dataclasses import dataclass
 
@@ -48,10 +57,32 @@ class PcmFormat:
         return f"{self.container.upper()} {samples}, {channels}, {self.sampling_rate} Hz"
 
 
+WAIT_S = 0.1
+
+
+def open_unbuffered(fd_or_path):
+    """A raw (unbuffered) binary reader of a file descriptor (not closed with it) or a path: what
+    `select` reports readable is then exactly what `read` returns, with no bytes hidden in a buffer."""
+    if isinstance(fd_or_path, int):
+        return open(fd_or_path, "rb", buffering=0, closefd=False)
+    return open(fd_or_path, "rb", buffering=0)
+
+
+def wait_for_input(stream) -> None:
+    """Return once `stream` can be read without blocking (or at its end), checking for signals every
+    `WAIT_S`; a no-op for buffered streams (their buffer may hold what select cannot see), streams
+    without a file descriptor, and on Windows (where select takes sockets only)."""
+    if os.name == "nt" or not isinstance(stream, io.FileIO):
+        return
+    while not select.select([stream], [], [], WAIT_S)[0]:
+        pass  # back in Python between slices: a pending Ctrl-C raises KeyboardInterrupt here
+
+
 def read_up_to(stream, size: int) -> bytes:
     """`size` bytes, fewer only at the end of the stream (a pipe may return less per read)."""
     pieces, missing = [], size
     while missing > 0:
+        wait_for_input(stream)
         piece = stream.read(missing)
         if not piece:
             break
