@@ -8,6 +8,7 @@ LABELS = {
     "file": "file-level refinement",
     "chunk": "chunk-level refinement (5 s)",
     "frame": "frame-level refinement",
+    "online": "online refinement (causal, as streamed)",
     "oracle": "oracle (clip presence)",
     "oracle-frame": "oracle-frame (stems' activity)",
     "silence": "silent output (baseline)",

@@ -2,7 +2,7 @@
 
 On mixtures where the queried classes sound only in parts of the clip (`build_dataset
 --duration_s 20`: 3-5 events of a few seconds, each at a random onset, over a background that
-lasts throughout), each query condition is extracted under five refinement settings:
+lasts throughout), each query condition is extracted under these refinement settings:
 
 - `none`: the query as given (theta = 0);
 - `file`: clip-level refinement at theta (eq. 7, what ships);
@@ -10,6 +10,9 @@ lasts throughout), each query condition is extracted under five refinement setti
   classifies each chunk on its own);
 - `frame`: frame-level refinement at theta with the model's `frame_smoothing`
   (`modeling_qrtse.frame_refinement_qrtse`);
+- `online`: a causal model's online refinement (`QrtseModel.refine_online`, as it streams: the
+  trailing presence of the last `presence_window_s`, a class kept from the frame it reaches theta
+  until it stays below for `release_s`); causal models only;
 - `oracle`: the true clip-level presence (the paper's upper bound);
 - `oracle-frame`: the true activity of each class in each frame, from the stems (the upper bound
   of refinement in time).
@@ -41,11 +44,18 @@ from .metrics import A_MIX_FLOOR_DB, snr_improvement
 from .query_conditions import make_query, target_from_stems
 from .scoring import TABLE_CONDITIONS, to_model_labels
 
-SETTINGS = ("none", "file", "chunk", "frame", "oracle", "oracle-frame")
+SETTINGS = ("none", "file", "chunk", "frame", "online", "oracle", "oracle-frame")
 BASELINES = ("silence", "mixture")
 # Chunk length of the `chunk` setting: a quarter of the 20 s intra-clip mixtures.
 CHUNK_S = 5.0
 METRICS = ("snri_active", "attenuation_inactive", "snri")
+
+
+def settings_for(model) -> tuple:
+    """The SETTINGS a model supports: `online` needs a causal model; a causal model is not scored
+    with `chunk` (the long-form engine would refine each chunk online, not per chunk)."""
+    causal = getattr(model.config, "causal", False)
+    return tuple(setting for setting in SETTINGS if setting != ("chunk" if causal else "online"))
 
 
 def sample_activity(stems: np.ndarray, stem_labels, num_classes: int) -> np.ndarray:
@@ -89,10 +99,12 @@ def region_scores(estimate: torch.Tensor, target: torch.Tensor, mixture: torch.T
 
 @torch.inference_mode()
 def score_intra_clip(
-    model, example: dict, conditions, threshold: float, smoothing: FrameSmoothing, seed_key, settings=SETTINGS
+    model, example: dict, conditions, threshold: float, smoothing: FrameSmoothing, seed_key, settings=None
 ) -> dict:
     """{(condition name, setting): METRICS} of one mixture; queries drawn as `qrtse.training.scoring`
-    draws them (same seed key -> same target class in every condition)."""
+    draws them (same seed key -> same target class in every condition). `settings` default to the
+    model's (`settings_for`)."""
+    settings = settings_for(model) if settings is None else settings
     config = model.config
     mixture = torch.from_numpy(example["mixture"])[None]
     presence = np.asarray(example["presence"], dtype=np.float32)
@@ -118,6 +130,8 @@ def score_intra_clip(
             return frame_query(query, decided)[0, 0]
         if setting == "oracle-frame":
             return frame_query(query, oracle_frames)[0, 0]
+        if setting == "online":
+            return model.refine_online(query, analysis, threshold)[0, 0]
         if setting == "file":
             query = refine_query(query, analysis.clip_probabilities, threshold)
         elif setting == "oracle":
@@ -170,7 +184,7 @@ def evaluate_intra_clip(
     threshold=None,
     smoothing=None,
     conditions=TABLE_CONDITIONS,
-    settings=SETTINGS,
+    settings=None,
     seed=0,
     progress=None,
 ) -> dict:

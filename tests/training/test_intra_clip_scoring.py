@@ -8,9 +8,19 @@ import pytest
 import torch
 from test_train import ROOT, build, run  # noqa: F401  (build is a fixture)
 
-from modeling_qrtse import QrtseConfig
-from qrtse.training.intra_clip_scoring import BASELINES, SETTINGS, frames_of, region_scores, sample_activity
+from modeling_qrtse import QrtseConfig, QrtseModel
+from modeling_qrtse.frame_smoothing_qrtse import FrameSmoothing
+from qrtse.training.intra_clip_scoring import (
+    BASELINES,
+    SETTINGS,
+    frames_of,
+    region_scores,
+    sample_activity,
+    score_intra_clip,
+    settings_for,
+)
 from qrtse.training.metrics import A_MIX_FLOOR_DB
+from qrtse.training.scoring import TABLE_CONDITIONS
 
 
 def test_activity_spans_each_stem_from_its_first_to_its_last_sound():
@@ -53,6 +63,35 @@ def test_region_scores_of_the_baselines():
     assert perfect["attenuation_inactive"] == A_MIX_FLOOR_DB and perfect["snri_active"] > 30
 
 
+def _example(config, rng) -> dict:
+    """A 1 s mixture of two classes, each sounding in part of the clip."""
+    stems = np.zeros((2, config.sampling_rate), np.float32)
+    stems[0, 2000:9000] = rng.normal(size=7000)
+    stems[1, 8000:15000] = rng.normal(size=7000)
+    presence = np.zeros(config.num_labels, np.float32)
+    presence[[0, 1]] = 1.0
+    return {"mixture": stems.sum(0), "stems": stems, "stem_labels": np.array([0, 1]), "presence": presence}
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_online_refinement_is_a_setting_of_causal_models_only(causal):
+    config = QrtseConfig.from_preset("tiny", causal=causal, silence_empty_query=True)  # as the shipped models
+    torch.manual_seed(0)
+    model = QrtseModel(config).eval()
+    settings = settings_for(model)
+    assert ("online" in settings) == causal and ("chunk" in settings) != causal
+    assert set(settings) <= set(SETTINGS)
+    example = _example(config, np.random.default_rng(0))
+    smoothing = FrameSmoothing.from_dict(config.frame_smoothing)
+    at_zero = score_intra_clip(model, example, TABLE_CONDITIONS, 0.0, smoothing, [0, 0])
+    assert {setting for _, setting in at_zero} == set(settings) | set(BASELINES)
+    if causal:  # theta 0 keeps every queried class in every frame: online is the query as given
+        assert at_zero[("1:3", "online")] == at_zero[("1:3", "none")]
+        # theta above every probability drops every class in every frame: a silent output
+        above = score_intra_clip(model, example, TABLE_CONDITIONS, 1.01, smoothing, [0, 0], settings=("online",))
+        assert above[("1:0", "online")] == above[("1:0", "silence")]
+
+
 @pytest.mark.slow
 def test_evaluate_intra_clip_command(build, tmp_path):  # noqa: F811
     model_dir = tmp_path / "model"
@@ -67,7 +106,7 @@ def test_evaluate_intra_clip_command(build, tmp_path):  # noqa: F811
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((tmp_path / "eval" / "intra_clip.json").read_text())
     assert results["num_mixtures"] == 4
-    for setting in SETTINGS + BASELINES:
+    for setting in [s for s in SETTINGS if s != "online"] + list(BASELINES):  # online: causal models only
         assert "snri_active" in results["scores"][f"1:0|{setting}"], setting
         assert "attenuation_inactive" in results["scores"][f"0:1|{setting}"], setting
     scores = results["scores"]
