@@ -5,8 +5,10 @@
     python -m benchmarks.streaming --json results/benchmarks/streaming.json
 
 For each preset and chunk size (10 and 20 ms) the same audio is streamed through
-`QrtseStreamer` on the eager model and on `optimize_for_inference()`'s model, and run offline
-(one forward over the whole clip) on both: compute time per chunk (mean, p50, p99, after a
+`QrtseStreamer` on the eager model and on `optimize_for_inference()`'s model, and through the
+exported ONNX streaming step (`onnx_streaming.OnnxStreamer`, one step per chunk; with
+onnxruntime installed), and run offline (one forward over the whole clip) on the two PyTorch
+models: compute time per chunk (mean, p50, p99, after a
 warm-up), the real-time factor (compute seconds per second of audio), the share of chunks that
 took longer than real time, and the latency a listener hears: algorithmic (one encoder window)
 + buffering (one chunk), to which the chunk's compute time adds. Weights are random: the time
@@ -15,6 +17,7 @@ run are what to compare.
 """
 
 import argparse
+import importlib.util
 import json
 import platform
 import time
@@ -32,9 +35,12 @@ WARM_UP_CHUNKS = 20
 WAVEFORMER = {"chunk_ms": 8.0, "latency_ms": "under 20", "real_time_factor": "0.66-0.94", "threads": 1}
 
 
-def stream_times(model, waveform: torch.Tensor, chunk_samples: int) -> np.ndarray:
-    """Compute seconds of each `process` call streaming `waveform` `(1, time)`."""
-    streamer = model.streamer([model.config.id2label[0]], threshold=0.5)
+THRESHOLD = 0.5
+
+
+def stream_times(streamer, waveform, chunk_samples: int) -> np.ndarray:
+    """Compute seconds of each `streamer.process` call streaming `waveform` `(1, time)` (a tensor
+    for `QrtseStreamer`, an array for `OnnxStreamer`)."""
     times = []
     for start in range(0, waveform.shape[-1] - chunk_samples + 1, chunk_samples):
         chunk = waveform[:, start : start + chunk_samples]
@@ -43,6 +49,19 @@ def stream_times(model, waveform: torch.Tensor, chunk_samples: int) -> np.ndarra
         times.append(time.perf_counter() - began)
     streamer.flush()
     return np.asarray(times[WARM_UP_CHUNKS:])
+
+
+def onnx_streamer(model, chunk_samples: int, num_threads: int):
+    """The exported streaming step of `model` run by ONNX Runtime, one step per chunk; None
+    without onnxruntime or when a chunk is not a whole number of hops."""
+    if importlib.util.find_spec("onnxruntime") is None or chunk_samples % model.config.hop_samples:
+        return None
+    from modeling_qrtse.onnx_streaming import OnnxStreamer, export_streaming_onnx
+
+    graph = export_streaming_onnx(model, frames_per_step=chunk_samples // model.config.hop_samples, threshold=THRESHOLD)
+    query = np.zeros(model.config.num_labels, dtype=np.float32)
+    query[0] = 1.0
+    return OnnxStreamer(graph, query, threads=num_threads)
 
 
 def offline_seconds(model, waveform: torch.Tensor, repeats: int = 3) -> float:
@@ -57,18 +76,25 @@ def offline_seconds(model, waveform: torch.Tensor, repeats: int = 3) -> float:
     return best
 
 
-def measure(preset: str, seconds: float, chunk_ms: list) -> list:
+def measure(preset: str, seconds: float, chunk_ms: list, num_threads: int = 1) -> list:
     config = QrtseConfig.from_preset(preset, causal=True)
     torch.manual_seed(0)
     eager = QrtseModel(config).eval()
-    paths = {"eager": eager, "optimised": eager.optimize_for_inference()}
+    paths = {"eager": eager, "optimised": eager.optimize_for_inference(), "onnx": eager}
     waveform = 0.1 * torch.randn(1, round(seconds * config.sampling_rate), generator=torch.Generator().manual_seed(0))
     rows = []
     for name, model in paths.items():
-        offline = offline_seconds(model, waveform)
+        offline = None if name == "onnx" else offline_seconds(model, waveform)  # the step graph streams only
         for milliseconds in chunk_ms:
             chunk_samples = round(milliseconds * config.sampling_rate / 1000)
-            times = stream_times(model, waveform, chunk_samples)
+            if name == "onnx":
+                streamer = onnx_streamer(model, chunk_samples, num_threads)
+                if streamer is None:
+                    continue
+                times = stream_times(streamer, waveform.numpy(), chunk_samples)
+            else:
+                streamer = model.streamer([config.id2label[0]], threshold=THRESHOLD)
+                times = stream_times(streamer, waveform, chunk_samples)
             chunk_s = chunk_samples / config.sampling_rate
             rows.append(
                 {
@@ -82,10 +108,14 @@ def measure(preset: str, seconds: float, chunk_ms: list) -> list:
                     "late_share": float(np.mean(times > chunk_s)),
                     "algorithmic_latency_ms": 1000 * config.algorithmic_latency_s,
                     "buffering_latency_ms": 1000 * chunk_s,
-                    "offline_real_time_factor": offline / seconds,
+                    "offline_real_time_factor": None if offline is None else offline / seconds,
                 }
             )
     return rows
+
+
+def _ratio(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def markdown(rows: list) -> str:
@@ -98,7 +128,7 @@ def markdown(rows: list) -> str:
             f"| {row['preset']} | {row['path']} | {row['chunk_ms']:g} ms | {row['mean_ms']:.2f} ms | "
             f"{row['p50_ms']:.2f} ms | {row['p99_ms']:.2f} ms | {row['real_time_factor']:.3f} | "
             f"{100 * row['late_share']:.1f}% | {row['algorithmic_latency_ms']:g} + {row['buffering_latency_ms']:g} ms | "
-            f"{row['offline_real_time_factor']:.3f} |"
+            f"{_ratio(row['offline_real_time_factor'])} |"
         )
     return "\n".join(lines)
 
@@ -115,7 +145,7 @@ def main(argv=None) -> None:
     if args.quick:
         args.presets, args.seconds = ["tiny"], 2.0
     torch.set_num_threads(args.num_threads)
-    rows = [row for preset in args.presets for row in measure(preset, args.seconds, args.chunk_ms)]
+    rows = [row for preset in args.presets for row in measure(preset, args.seconds, args.chunk_ms, args.num_threads)]
     print(markdown(rows))
     if args.json:
         result = {
