@@ -44,7 +44,11 @@ class QrtseEncoder(nn.Module):
         """The same as one GEMM of overlapping frames with the filters, computed time-major: returns
         a `(batch, D, frames)` view of `(batch, frames, D)` storage (what the fast TCNs read)."""
         # Never traced, so the one-op F.pad (the concatenation in `pad` is for tracing `forward`).
-        frames = F.pad(waveform, self.padding(waveform.shape[-1])).unfold(-1, self.window, self.hop)
+        return self.frames_gemm(F.pad(waveform, self.padding(waveform.shape[-1])))
+
+    def frames_gemm(self, samples: torch.Tensor) -> torch.Tensor:
+        """[`frames_of`] as one GEMM, time-major as [`forward_gemm`]."""
+        frames = samples.unfold(-1, self.window, self.hop)
         features = torch.matmul(frames, self.conv.weight.view(self.conv.out_channels, self.window).t())
         return features.relu_().transpose(1, 2)  # in place is autograd-safe: matmul keeps its inputs
 
@@ -70,8 +74,12 @@ class QrtseDecoder(nn.Module):
 
     def forward_gemm(self, masked_features: torch.Tensor, num_samples: int) -> torch.Tensor:
         """The same as one GEMM to overlapping frames (time-major) and an overlap-add (`fold`)."""
+        return self.overlap_add_gemm(masked_features)[..., self.crop : self.crop + num_samples]
+
+    def overlap_add_gemm(self, masked_features: torch.Tensor) -> torch.Tensor:
+        """[`overlap_add`] as one GEMM to overlapping frames and a `fold`."""
         window, hop = self.conv.kernel_size[0], self.conv.stride[0]
         frames = torch.matmul(masked_features.transpose(1, 2).contiguous(), self.conv.weight.view(-1, window))
         length = (frames.shape[1] - 1) * hop + window
         waveform = F.fold(frames.transpose(1, 2), (1, length), kernel_size=(1, window), stride=(1, hop))
-        return waveform.view(waveform.shape[0], -1)[..., self.crop : self.crop + num_samples]
+        return waveform.view(waveform.shape[0], -1)

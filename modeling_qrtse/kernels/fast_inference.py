@@ -39,6 +39,7 @@ import copy
 import importlib.util
 import io
 import warnings
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -48,7 +49,7 @@ from ..classifier_qrtse import QrtseClassifier, pool_frames
 from ..encoder_decoder_qrtse import QrtseDecoder, QrtseEncoder
 from ..tcn_qrtse import QrtseTemporalConvNet, zero_padding
 from .depthwise import depthwise_forward, depthwise_with_context
-from .gemm import gemm_dtype, linear, linear_add
+from .gemm import ONEDNN_MIN_ROWS, gemm_dtype, linear, linear_add
 from .onnx_runtime import onnx_session
 
 # Frames (x channels) per TCN pass: 8 items of 6 s at the paper's 400 frames/s would stream ~40 MB
@@ -59,7 +60,13 @@ DEFAULT_FRAMES_PER_PASS = 4800
 # GEMM row counts are rounded up to a multiple of this: oneDNN's fp32 kernels ran 20% slower on
 # the odd row counts that 6 s clips give (2401 frames: ~400 GFLOP/s; 2400 or 2408: ~490, on the
 # 2-core EPYC). The extra rows are zeros, stay independent of the real ones and are dropped.
+# Fewer rows than oneDNN takes (a stream's chunk) go to MKL unpadded: padding there only costs.
 GEMM_ROW_MULTIPLE = 8
+
+
+def padded_rows_of(rows: int) -> int:
+    """`rows` rounded up to `GEMM_ROW_MULTIPLE`, or `rows` itself below `ONEDNN_MIN_ROWS`."""
+    return rows if rows < ONEDNN_MIN_ROWS else -(-rows // GEMM_ROW_MULTIPLE) * GEMM_ROW_MULTIPLE
 
 
 def _fast(module: nn.Module) -> bool:
@@ -80,9 +87,13 @@ def time_major(features: torch.Tensor) -> torch.Tensor:
     return features.transpose(1, 2).contiguous()
 
 
-def onnxruntime_session(module: nn.Module, example: torch.Tensor, frames_axis: int, threads: int):
+def onnxruntime_session(
+    module: nn.Module, example: torch.Tensor, frames_axis: int, threads: int, state: torch.Tensor | None = None
+):
     """`module` exported to ONNX in memory (dynamic batch axis and `frames_axis`) and opened in an
-    ONNX Runtime CPU session; None without onnxruntime or off CPU float32."""
+    ONNX Runtime CPU session; None without onnxruntime or off CPU float32. With a `state` example
+    (a recurrent layer's `(layers, batch, hidden)` initial state) the graph takes it as a second
+    input, "state", and returns the final one as a second output, "state_out"."""
     if importlib.util.find_spec("onnxruntime") is None:
         return None
     parameter = next(module.parameters())
@@ -90,17 +101,21 @@ def onnxruntime_session(module: nn.Module, example: torch.Tensor, frames_axis: i
         return None
     buffer = io.BytesIO()
     axes = {0: "batch", frames_axis: "frames"}
+    names, dynamic_axes = (["input"], ["output"]), {"input": axes, "output": axes}
+    if state is not None:
+        names = (["input", "state"], ["output", "state_out"])
+        dynamic_axes.update(state={1: "batch"}, state_out={1: "batch"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
             module.eval(),
-            (example,),
+            (example,) if state is None else (example, state),
             buffer,
             dynamo=False,
             opset_version=17,
-            input_names=["input"],
-            output_names=["output"],
-            dynamic_axes={"input": axes, "output": axes},
+            input_names=names[0],
+            output_names=names[1],
+            dynamic_axes=dynamic_axes,
         )
     return onnx_session(buffer.getvalue(), threads)
 
@@ -111,14 +126,19 @@ def run_session(session, tensor: torch.Tensor) -> torch.Tensor:
 
 
 class CopiesSession:
-    """Deep copies reopen the ONNX Runtime session (a session cannot be copied)."""
+    """Deep copies reopen the ONNX Runtime sessions (a session cannot be copied)."""
+
+    # Sessions, and views made from the buffers (remade from the copy's own on first use).
+    NOT_COPIED = ("fused_session", "fused_step_session", "_block_weights_cache")
 
     def __deepcopy__(self, memo):
         clone = self.__class__.__new__(self.__class__)
         memo[id(self)] = clone
-        state = {name: value for name, value in self.__dict__.items() if name != "fused_session"}
+        state = {name: value for name, value in self.__dict__.items() if name not in self.NOT_COPIED}
         clone.__dict__.update(copy.deepcopy(state, memo))
-        return clone.fuse() if getattr(self, "fused_session", None) is not None else clone
+        sessions = [name for name in self.NOT_COPIED if name.endswith("session") and name in self.__dict__]
+        clone.__dict__.update(dict.fromkeys(sessions))  # None until fuse() opens the copy's own
+        return clone.fuse() if any(self.__dict__[name] is not None for name in sessions) else clone
 
 
 class ReferenceForward(nn.Module):
@@ -133,14 +153,18 @@ class ReferenceForward(nn.Module):
 
 
 class QrtseFastEncoder(QrtseEncoder):
-    """Eq. (1) as one GEMM of overlapping frames with the filters, written time-major."""
+    """Eq. (1) as one GEMM of overlapping frames with the filters, written time-major (a stream's
+    chunks too: `frames_of`)."""
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.forward_gemm(waveform) if _fast(self) else super().forward(waveform)
 
+    def frames_of(self, samples: torch.Tensor) -> torch.Tensor:
+        return self.frames_gemm(samples) if _fast(self) else super().frames_of(samples)
+
 
 class QrtseFastDecoder(QrtseDecoder):
-    """Eq. (5) as one GEMM to overlapping frames and an overlap-add (`fold`)."""
+    """Eq. (5) as one GEMM to overlapping frames and an overlap-add (`fold`), a stream's chunks too."""
 
     def forward(self, masked_features: torch.Tensor, num_samples: int) -> torch.Tensor:
         return (
@@ -148,6 +172,39 @@ class QrtseFastDecoder(QrtseDecoder):
             if _fast(self)
             else super().forward(masked_features, num_samples)
         )
+
+    def overlap_add(self, masked_features: torch.Tensor) -> torch.Tensor:
+        return self.overlap_add_gemm(masked_features) if _fast(self) else super().overlap_add(masked_features)
+
+
+# The per-block stacks of `QrtseFastTemporalConvNet.fuse`, without their "fused_" prefix.
+BLOCK_BUFFERS = (
+    "in_weight",
+    "in_bias",
+    "in_norm_weight",
+    "in_norm_bias",
+    "depthwise_taps",
+    "depthwise_bias",
+    "depthwise_norm_weight",
+    "depthwise_norm_bias",
+    "skip_weight",
+    "residual_weight",
+)
+
+
+class BlockWeights(NamedTuple):
+    """One block's fused weights (the `BLOCK_BUFFERS`, in that order)."""
+
+    in_weight: torch.Tensor
+    in_bias: torch.Tensor
+    in_norm_weight: torch.Tensor
+    in_norm_bias: torch.Tensor
+    taps: torch.Tensor
+    depthwise_bias: torch.Tensor
+    depthwise_norm_weight: torch.Tensor
+    depthwise_norm_bias: torch.Tensor
+    skip_weight: torch.Tensor
+    residual_weight: torch.Tensor
 
 
 class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
@@ -254,54 +311,57 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
         batch, frames, channels = features.shape
         eps, onednn, low = self.input_norm.eps, self.onednn_gemm, self.gemm_dtype
         rows = batch * frames
-        padded_rows = -(-rows // GEMM_ROW_MULTIPLE) * GEMM_ROW_MULTIPLE
-        normalized = padded_matrix(features, padded_rows, rows, channels)
-        normalized[:rows] = F.layer_norm(
+        padded_rows = padded_rows_of(rows)
+        normalized = padded_matrix(features, padded_rows, rows, channels) if padded_rows > rows else None
+        unpadded = F.layer_norm(
             features.view(rows, channels), (channels,), self.input_norm.weight, self.input_norm.bias, eps
         )
+        if normalized is None:
+            normalized = unpadded
+        else:
+            normalized[:rows] = unpadded
         # `.to(low)` rounds a GEMM's input to the GEMM dtype and `.float()` widens its product back;
         # both return the tensor itself in float32.
         hidden = linear(normalized.to(low), self.fused_bottleneck_weight, self.fused_bottleneck_bias, onednn=onednn)
         hidden = hidden.float()
         last = len(self.blocks) - 1
         skip_sum = filtered = None
-        for index in range(len(self.blocks)):
+        for index, weights in enumerate(self._block_weights()):
             in_slope, depthwise_slope = self.fused_slopes[index]
             # The block's PReLU runs inside the GEMM (oneDNN post-op) or in place after it.
             block_states = linear(
-                hidden.to(low),
-                self.fused_in_weight[index],
-                self.fused_in_bias[index],
-                leaky_slope=in_slope,
-                onednn=onednn,
+                hidden.to(low), weights.in_weight, weights.in_bias, leaky_slope=in_slope, onednn=onednn
             )
             width = block_states.shape[-1]
             block_states = F.layer_norm(
-                block_states.float(), (width,), self.fused_in_norm_weight[index], self.fused_in_norm_bias[index], eps
+                block_states.float(), (width,), weights.in_norm_weight, weights.in_norm_bias, eps
             )
             if filtered is None:  # one buffer for every block: same width, padding rows stay zero
                 filtered = padded_matrix(block_states, padded_rows, rows, width)
             states = zero_padding(block_states[:rows].view(batch, frames, width), frame_mask, frame_axis=1)
             out = filtered[:rows].view(batch, frames, width)
+            conv = self.blocks[index].depthwise_conv
             if past is None:
-                self._depthwise(states, index, self.blocks[index].depthwise_conv, out=out)
+                depthwise_forward(
+                    states, weights.taps, weights.depthwise_bias, conv.dilation[0], conv.padding[0], out=out
+                )
             else:
-                past[index] = self._depthwise_streamed(states, index, past[index], out=out)
+                past[index] = self._depthwise_streamed(states, weights, conv, past[index], out=out)
             block_states = F.layer_norm(
                 F.leaky_relu_(filtered, depthwise_slope),
                 (width,),
-                self.fused_depthwise_norm_weight[index],
-                self.fused_depthwise_norm_bias[index],
+                weights.depthwise_norm_weight,
+                weights.depthwise_norm_bias,
                 eps,
             )
             block_states = block_states.to(low)
             if skip_sum is None:
-                skip_sum = linear(block_states, self.fused_skip_weight[index], self.fused_skip_bias, onednn=onednn)
+                skip_sum = linear(block_states, weights.skip_weight, self.fused_skip_bias, onednn=onednn)
                 skip_sum = skip_sum.float()
             else:
-                skip_sum = self._accumulate(block_states, skip_sum, self.fused_skip_weight[index])
+                skip_sum = self._accumulate(block_states, skip_sum, weights.skip_weight)
             if index < last:  # the last block's residual output is never read
-                hidden = self._accumulate(block_states, hidden, self.fused_residual_weight[index])
+                hidden = self._accumulate(block_states, hidden, weights.residual_weight)
         output = linear(
             F.leaky_relu_(skip_sum, self.fused_output_slope).to(low),
             self.fused_output_weight,
@@ -317,26 +377,40 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
             return linear_add(inputs, accumulator, weight, onednn=self.onednn_gemm)
         return accumulator.add_(linear(inputs, weight, None, onednn=self.onednn_gemm))
 
-    def _depthwise(self, states: torch.Tensor, index: int, conv: nn.Conv1d, out: torch.Tensor) -> None:
-        """Dilated depthwise convolution along frames of `(batch, frames, channels)` into `out`."""
-        taps, bias = self.fused_depthwise_taps[index], self.fused_depthwise_bias[index]
-        depthwise_forward(states, taps, bias, conv.dilation[0], conv.padding[0], out=out)
+    def _block_weights(self) -> list:
+        """Each block's fused weights (`BlockWeights`, views of the stacked buffers), made once
+        and again after the buffers move (`_apply`): indexing the stacks in every call cost ~10
+        dispatches a block, a visible share of a stream's chunk."""
+        cached = self.__dict__.get("_block_weights_cache")
+        if cached is None:
+            stacks = [getattr(self, "fused_" + name) for name in BLOCK_BUFFERS]
+            cached = [BlockWeights(*views) for views in zip(*(stack.unbind(0) for stack in stacks))]
+            self.__dict__["_block_weights_cache"] = cached
+        return cached
 
+    def _apply(self, fn, *args, **kwargs):
+        self.__dict__.pop("_block_weights_cache", None)  # the buffers are replaced
+        return super()._apply(fn, *args, **kwargs)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        self.__dict__.pop("_block_weights_cache", None)  # fuse() replaces the buffers
+        return super().register_buffer(name, tensor, persistent)
+
+    @staticmethod
     def _depthwise_streamed(
-        self, states: torch.Tensor, index: int, context: torch.Tensor | None, out: torch.Tensor
+        states: torch.Tensor, weights: "BlockWeights", conv: nn.Conv1d, context: torch.Tensor | None, out: torch.Tensor
     ) -> torch.Tensor:
         """A causal block's depthwise convolution of a stream's chunk `(batch, frames, channels)`
         into `out`, reading the `context` `(batch, channels, padding)` of input frames before it
         (None: zeros, the stream's start). Returns the context after the chunk, in the same layout
-        (`QrtseConvBlock._context_after`)."""
-        conv = self.blocks[index].depthwise_conv
+        (`QrtseConvBlock._context_after`): a view of time-major storage, which the next chunk
+        reads without a copy."""
         if context is None:
             context = states.new_zeros(states.shape[0], states.shape[2], conv.padding[0])
+        # A new tensor: the returned context is a view of it and aliases no buffer of this module.
         extended = torch.cat([context.transpose(1, 2), states], dim=1)
-        taps, bias = self.fused_depthwise_taps[index], self.fused_depthwise_bias[index]
-        depthwise_with_context(extended, taps, bias, conv.dilation[0], out=out)
-        # A copy (time-major, as the next chunk reads it): the stream's state must not alias buffers.
-        return extended[:, states.shape[1] :].clone().transpose(1, 2)
+        depthwise_with_context(extended, weights.taps, weights.depthwise_bias, conv.dilation[0], out=out)
+        return extended[:, states.shape[1] :].transpose(1, 2)
 
 
 class QrtseFastClassifier(CopiesSession, QrtseClassifier):
@@ -344,33 +418,59 @@ class QrtseFastClassifier(CopiesSession, QrtseClassifier):
 
     A GRU is a sequential loop of tiny GEMVs; PyTorch dispatches ~10 ops per frame and direction,
     ONNX Runtime runs the loop in C++ (about 3.5x faster at batch 1 on a 2-core EPYC). Without
-    onnxruntime, for a BiGRU's padded batches (packed sequences), for a stream's chunk (`past`) and
-    off CPU float32 the reference GRU runs.
+    onnxruntime, for a BiGRU's padded batches (packed sequences) and off CPU float32 the
+    reference GRU runs.
 
     A causal model's unidirectional GRU exports to the same ONNX `GRU` operator (direction
     "forward"), so it needs nothing of its own offline; its padded batches use the session too,
-    since its reference reads the padding unpacked. A stream's chunk needs the hidden state in
-    and out, which the exported graph does not have: rather than a second graph for chunks of a
-    few frames, those run the reference GRU.
+    since its reference reads the padding unpacked. A stream's chunk (`past`) carries the hidden
+    state in and out: a second graph, with the state as an input and an output, runs those (a
+    chunk of a few frames cost ~0.3 ms in `nn.GRU`, ~0.07 ms in ONNX Runtime).
     """
 
     @torch.no_grad()
     def fuse(self) -> "QrtseFastClassifier":
         """Export the GRU to ONNX in memory and open a one-thread session on it (the loop is
-        sequential; a second thread only adds synchronisation)."""
-        self.fused_session = onnxruntime_session(self.gru, torch.zeros(1, 8, self.gru.input_size), 1, threads=1)
+        sequential; a second thread only adds synchronisation); a causal GRU's stream step too."""
+        example = torch.zeros(1, 8, self.gru.input_size)
+        self.fused_session = onnxruntime_session(self.gru, example, 1, threads=1)
+        self.fused_step_session = None
+        if self.causal and self.fused_session is not None:
+            state = torch.zeros(self.gru.num_layers, 1, self.gru.hidden_size)
+            self.fused_step_session = onnxruntime_session(StatefulGRU(self.gru), example, 1, threads=1, state=state)
         return self
 
     def forward(
         self, shared_features: torch.Tensor, frame_mask: torch.Tensor, past: list | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         packed = not self.causal and bool((frame_mask.sum(1) < frame_mask.shape[1]).any())
-        usable = getattr(self, "fused_session", None) is not None and shared_features.dtype == torch.float32
-        if not _fast(self) or packed or past is not None or not usable or shared_features.device.type != "cpu":
+        session = getattr(self, "fused_session" if past is None else "fused_step_session", None)
+        usable = session is not None and shared_features.dtype == torch.float32
+        if not _fast(self) or packed or not usable or shared_features.device.type != "cpu":
             return super().forward(shared_features, frame_mask, past)
-        hidden = run_session(self.fused_session, time_major(shared_features))
+        sequence = time_major(shared_features)
+        if past is None:
+            hidden = run_session(session, sequence)
+        else:
+            state = past[0]
+            if state is None:  # the stream's start
+                state = sequence.new_zeros(self.gru.num_layers, sequence.shape[0], self.gru.hidden_size)
+            feeds = {"input": sequence.numpy(), "state": state.contiguous().numpy()}
+            hidden, last = (torch.from_numpy(array) for array in session.run(None, feeds))
+            past[0] = last
         frame_probabilities = torch.sigmoid(self.frame_logits(hidden))
         return pool_frames(frame_probabilities, frame_mask, self.pooling), frame_probabilities
+
+
+class StatefulGRU(nn.Module):
+    """`gru(input, state) -> (output, final state)`: the form exported for a stream's chunks."""
+
+    def __init__(self, gru: nn.GRU):
+        super().__init__()
+        self.gru = gru
+
+    def forward(self, sequence: torch.Tensor, state: torch.Tensor) -> tuple:
+        return self.gru(sequence, state)
 
 
 def _replace(module: nn.Module, fast_class, *args, **attributes) -> nn.Module:

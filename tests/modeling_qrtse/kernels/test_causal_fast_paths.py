@@ -60,20 +60,35 @@ def test_causal_padded_batches_train_the_gru_kernel(causal_model, monkeypatch):
         assert torch.allclose(actual[name], gradient, rtol=1e-4, atol=1e-6), name
 
 
-def test_a_stream_chunk_runs_the_reference_gru_with_its_state(causal_model):
-    """The exported graph has no hidden-state input: with `past` the fast classifier runs the
-    reference GRU, which carries the state from chunk to chunk."""
+def test_a_stream_chunk_runs_the_stateful_gru_session(causal_model, monkeypatch):
+    """With `past` the fast classifier runs the second graph, whose hidden state is an input and
+    an output, and carries it from chunk to chunk: the chunks give the whole input's frames."""
     fast = causal_model.optimize_for_inference()
+    assert fast.classifier.fused_step_session is not None
     features = torch.randn(2, causal_model.config.feature_channels, 30, generator=torch.Generator().manual_seed(2))
     mask = torch.ones(2, 30, dtype=torch.bool)
     past = [None]
     with torch.inference_mode():
         _, expected = causal_model.classifier(features, mask)
+        monkeypatch.setattr(fast.classifier.gru, "forward", no_torch_gru)
         chunks = [
             fast.classifier(features[..., span], mask[:, span], past)[1] for span in (slice(0, 11), slice(11, 30))
         ]
     assert past[0].shape == (1, 2, causal_model.config.classifier_hidden_size)
     assert max_difference(torch.cat(chunks, dim=1), expected) < TOLERANCE
+
+
+def test_a_copy_of_the_optimised_causal_model_streams_on_its_own_sessions(causal_model):
+    fast = causal_model.optimize_for_inference()
+    clone = copy.deepcopy(fast)
+    assert clone.classifier.fused_step_session is not fast.classifier.fused_step_session
+    waveform = torch.randn(1, 4000, generator=torch.Generator().manual_seed(3))
+    label = causal_model.config.id2label[0]
+    outputs = []
+    for model in (fast, clone):
+        streamer = model.streamer([label], threshold=0)
+        outputs.append(torch.cat([*(streamer.process(c) for c in waveform.split(160, dim=-1)), streamer.flush()], -1))
+    assert torch.equal(outputs[0], outputs[1])
 
 
 def test_causal_tcn_in_onnxruntime_matches_the_reference(causal_model):
