@@ -19,6 +19,13 @@ frames of the resulting time-varying query (a class must also pass the clip deci
 frame probabilities (float32) and decisions (bool) are held whole, the only state that grows with
 the input: about 28 kB per second for 28 classes at 200 frames per second (the small preset).
 
+A causal model (`config.causal`) refines online by default (`refinement="online"`, refused for
+other models): one pass, each chunk's frames refined as the model streams them
+(`QrtseModel.refine_online`: trailing presence, hysteresis), so that input that fits one chunk
+equals `QrtseModel.forward` and `QrtseStreamer` exactly; a longer input's online presence restarts
+at each chunk's context, which is at least the presence window. The refined query reports the
+classes kept in some frame, and the frame decisions are returned as `frame_activity`.
+
 A batch of inputs of different lengths (zero-padded, with an `attention_mask`) gives each input
 the result it gets alone, to float rounding: each is cut by its own chunk plan
 (`chunking_qrtse.plan_batch_chunks`), the model masks everything past the end of each item's chunk
@@ -42,7 +49,15 @@ from .refinement_qrtse import ORACLE_THRESHOLD, check_threshold, resolve_thresho
 
 logger = logging.get_logger(__name__)
 
-REFINEMENT_MODES = ("file", "chunk", "frame")
+REFINEMENT_MODES = ("file", "chunk", "frame", "online")
+ONLINE_NEEDS_CAUSAL = 'refinement="online" needs a causal model (config.causal); this one reads future frames'
+
+
+def default_refinement(config) -> str:
+    """`"online"` for a causal model (as it streams), `"file"` otherwise."""
+    return "online" if getattr(config, "causal", False) else "file"
+
+
 DEFAULT_CHUNK_LENGTH_S = 30.0
 # Long enough to hide a change of query between chunks (refinement="chunk"), short enough to
 # stay far inside the exact region of each chunk.
@@ -58,6 +73,8 @@ def check_long_form_options(refinement: str, chunk_length_s: float, context_s: f
     that each chunk processes at most three times its core."""
     if refinement not in REFINEMENT_MODES:
         raise ValueError(f"refinement must be one of {REFINEMENT_MODES}, got {refinement!r}")
+    if refinement == "online" and config is not None and not getattr(config, "causal", False):
+        raise ValueError(ONLINE_NEEDS_CAUSAL)
     for name, value in (("chunk_length_s", chunk_length_s), ("context_s", context_s)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
             raise ValueError(f"{name} must be a number of seconds, got {value!r}")
@@ -214,6 +231,28 @@ class _Extraction:
         output.frame_activity = activity
         return output
 
+    def online(self, plan, crossfade, return_probabilities) -> QrtseOutput:
+        """A causal model: each chunk refined online and extracted (one pass); the file's
+        probabilities pooled as for `per_file`, its frame decisions kept as `frame_activity`."""
+        extracted = self.new_output()
+        pooling = StreamingPooling(self.config.classifier_pooling) if self.has_classifier else None
+        file_frames = self.new_frames() if return_probabilities and self.has_classifier else None
+        activity = self.new_frames().to(torch.bool)
+        for chunk in plan:
+            analysis = self.analyze(chunk, classify=True)
+            weights = self.frame_weights(analysis, chunk)
+            if self.has_classifier:
+                pooling.add(analysis.frame_probabilities, weights)
+                if file_frames is not None:
+                    self.place_frames(file_frames, analysis.frame_probabilities, weights, chunk)
+            refined = self.model.refine_online(self.query, analysis, self.threshold)
+            self.add_extraction(extracted, analysis, refined, chunk, crossfade)
+            self.place_frames(activity, refined.amax(1) > 0, weights, chunk)
+        kept = self.query * activity.any(dim=1)[:, None].to(self.query.dtype)
+        output = self.finish(extracted, kept, pooling.result() if self.has_classifier else None, file_frames)
+        output.frame_activity = activity
+        return output
+
     def per_chunk(self, plan, crossfade, return_probabilities) -> QrtseOutput:
         """Classify, refine and extract each chunk on its own (one pass)."""
         extracted = self.new_output()
@@ -272,7 +311,7 @@ def extract_long_form(
     refine: bool | None = None,
     oracle_presence: torch.Tensor | None = None,
     has_oracle: torch.Tensor | None = None,
-    refinement: str = "file",
+    refinement: str | None = None,
     chunk_length_s: float = DEFAULT_CHUNK_LENGTH_S,
     context_s: float | None = None,
     return_probabilities: bool = False,
@@ -293,8 +332,9 @@ def extract_long_form(
             given except for items with oracle classes.
         oracle_presence (`(batch, classes)` 0/1) and has_oracle (`(batch,)` bool), *optional*:
             items with `has_oracle` refine with their known presence instead of the classifier.
-        refinement (`"file"`, `"chunk"` or `"frame"`), chunk_length_s (0: one pass), context_s
-            (default: the exact context, `chunking_qrtse.context_samples`): see the module docstring.
+        refinement (`"file"`, `"chunk"`, `"frame"` or `"online"`; default `"online"` for a causal
+            model, else `"file"`), chunk_length_s (0: one pass), context_s (default: the exact
+            context, `chunking_qrtse.context_samples`): see the module docstring.
         return_probabilities (`bool`): also return the frame probabilities.
         frame_smoothing (`dict` or `FrameSmoothing`, defaults to `config.frame_smoothing`): how
             `refinement="frame"` smooths its frame decisions (`frame_refinement_qrtse`).
@@ -304,6 +344,7 @@ def extract_long_form(
 
     """
     config = model.config
+    refinement = default_refinement(config) if refinement is None else refinement
     check_long_form_options(refinement, chunk_length_s, context_s, config)
     smoothing = FrameSmoothing.from_dict(config.frame_smoothing if frame_smoothing is None else frame_smoothing)
     if frame_activity is not None and refinement != "frame":
@@ -334,4 +375,7 @@ def extract_long_form(
         return extraction.per_frame(plan, crossfade, return_probabilities, smoothing, frame_activity)
     if refinement == "chunk" and len(plan) > 1:
         return extraction.per_chunk(plan, crossfade, return_probabilities)
+    oracle_items = has_oracle is not None and bool(has_oracle.any())
+    if refinement == "online" and not oracle_items:  # known classes refine per file (the oracle)
+        return extraction.online(plan, crossfade, return_probabilities)
     return extraction.per_file(plan, crossfade, return_probabilities)

@@ -12,7 +12,7 @@ from transformers import Pipeline
 
 from .audio_inputs_qrtse import is_hf_column, is_hf_dataset, load_audio, undecoded_audio
 from .frame_smoothing_qrtse import FrameSmoothing
-from .long_form_qrtse import DEFAULT_CHUNK_LENGTH_S, check_long_form_options, extract_long_form
+from .long_form_qrtse import DEFAULT_CHUNK_LENGTH_S, check_long_form_options, default_refinement, extract_long_form
 from .pipeline_outputs_qrtse import check_output_sampling_rate, format_outputs
 from .processing_qrtse import QrtseProcessor
 from .refinement_qrtse import check_threshold
@@ -81,7 +81,9 @@ class TargetSoundExtractionPipeline(Pipeline):
         oracle_classes: classes known to be present (names, indices or multi-hot); refines with
             these instead of the classifier (the paper's oracle upper bound). Ignored when
             refine=False.
-        refinement (`"file"`, `"chunk"` or `"frame"`, defaults to `"file"`): refine once per
+        refinement (`"file"`, `"chunk"`, `"frame"` or `"online"`, defaults to `"file"`, and to
+            `"online"` for a causal model, which refines each frame from the past as it streams
+            and reports where it kept each class as `"segments"`): refine once per
             file (clip probabilities pooled over every chunk's frames with the classifier's own
             pooling; on audio longer than one chunk two passes, classify then extract, so that
             activations stay bounded by one chunk), per chunk (one pass, with `chunk_length_s` as
@@ -136,8 +138,8 @@ class TargetSoundExtractionPipeline(Pipeline):
           whole file (None for a model without classifier);
         - with `refinement="chunk"`: `"chunks"`, a list of `{"start", "end", "refined_query"}` in
           seconds (plus `"class_probabilities"` when `return_probabilities`);
-        - with `refinement="frame"`: `"segments"`, `{label: [(start, end), ...]}` in seconds, where
-          each queried class was kept (`"refined_query"`: the classes kept somewhere);
+        - with `refinement="frame"` or `"online"`: `"segments"`, `{label: [(start, end), ...]}` in
+          seconds, where each queried class was kept (`"refined_query"`: the classes kept somewhere);
         - with `return_probabilities`: `"frame_probabilities"` `(frames, classes)` float32 and
           `"frame_rate"` (frame f starts at `(f * hop - config.frame_offset_samples) / rate` seconds).
 
@@ -218,7 +220,9 @@ class TargetSoundExtractionPipeline(Pipeline):
             forward["threshold"] = float(threshold)
         if refine is not None:
             forward["refine"] = check_flag(refine, "refine")
-        check_long_form_options(refinement or "file", chunk_length_s or 0.0, context_s, self.model.config)
+        check_long_form_options(
+            refinement or default_refinement(self.model.config), chunk_length_s or 0.0, context_s, self.model.config
+        )
         if refinement is not None:
             forward["refinement"] = refinement
         if frame_smoothing is not None:

@@ -52,10 +52,9 @@ METRICS = ("snri_active", "attenuation_inactive", "snri")
 
 
 def settings_for(model) -> tuple:
-    """The SETTINGS a model supports: `online` needs a causal model; a causal model is not scored
-    with `chunk` (the long-form engine would refine each chunk online, not per chunk)."""
+    """The SETTINGS a model supports: `online` needs a causal model."""
     causal = getattr(model.config, "causal", False)
-    return tuple(setting for setting in SETTINGS if setting != ("chunk" if causal else "online"))
+    return tuple(setting for setting in SETTINGS if causal or setting != "online")
 
 
 def sample_activity(stems: np.ndarray, stem_labels, num_classes: int) -> np.ndarray:

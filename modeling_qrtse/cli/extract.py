@@ -70,10 +70,11 @@ def add_extract_command(subparsers) -> None:
     parser.add_argument("--oracle", nargs="*", metavar="CLASS", help="refine with these known-present classes")
     parser.add_argument(
         "--refinement",
-        choices=("file", "chunk", "frame"),
-        default="file",
-        help="decide the refined query once per file (default), per chunk of --chunk-length seconds, or per "
-        "frame (each queried class kept only where the classifier hears it; see --frame-smoothing)",
+        choices=("file", "chunk", "frame", "online"),
+        default=None,
+        help="decide the refined query once per file (the default), per chunk of --chunk-length seconds, per "
+        "frame (each queried class kept only where the classifier hears it; see --frame-smoothing), or online "
+        "(causal models, their default: each frame from the past, as they stream)",
     )
     parser.add_argument(
         "--frame-smoothing",
