@@ -74,8 +74,12 @@ def test_wheel_installs_only_its_own_names_next_to_pypi_spaces_and_hub(tmp_path)
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "data", "runs", "outputs", "logs", "build"))
     _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source), "-w", tmp_path)
     (wheel,) = tmp_path.glob("qrtse-*.whl")
-    top_level = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names}
     assert {name for name in top_level if not name.endswith(".dist-info")} == {"modeling_qrtse", "qrtse"}
+    for checkpoint in ("default_model", "causal_model"):  # the embedded models work offline, installed
+        for file in ("config.json", "model.safetensors", "preprocessor_config.json"):
+            assert f"modeling_qrtse/{checkpoint}/{file}" in names
 
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", venv)
