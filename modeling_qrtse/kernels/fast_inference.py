@@ -312,13 +312,11 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
         eps, onednn, low = self.input_norm.eps, self.onednn_gemm, self.gemm_dtype
         rows = batch * frames
         padded_rows = padded_rows_of(rows)
-        normalized = padded_matrix(features, padded_rows, rows, channels) if padded_rows > rows else None
-        unpadded = F.layer_norm(
+        normalized = F.layer_norm(
             features.view(rows, channels), (channels,), self.input_norm.weight, self.input_norm.bias, eps
         )
-        if normalized is None:
-            normalized = unpadded
-        else:
+        if padded_rows > rows:
+            unpadded, normalized = normalized, padded_matrix(features, padded_rows, rows, channels)
             normalized[:rows] = unpadded
         # `.to(low)` rounds a GEMM's input to the GEMM dtype and `.float()` widens its product back;
         # both return the tensor itself in float32.
