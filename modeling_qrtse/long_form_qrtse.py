@@ -126,10 +126,11 @@ class _Extraction:
         valid = analysis.valid_frames
         return valid & chunk.owned_frames(valid.shape[-1], self.config.hop_samples).to(valid.device)
 
-    def new_frames(self):
-        """The file's frame probabilities `(batch, frames, classes)`, filled chunk by chunk."""
+    def new_frames(self, dtype=None):
+        """The file's frame probabilities `(batch, frames, classes)` (or, in `dtype`, decisions),
+        filled chunk by chunk."""
         num_frames = self.config.num_frames_of(self.waveform.shape[-1])
-        return self.waveform.new_zeros(self.waveform.shape[0], num_frames, self.config.num_labels)
+        return self.waveform.new_zeros(self.waveform.shape[0], num_frames, self.config.num_labels, dtype=dtype)
 
     def place_frames(self, file_frames, frames, weights, chunk) -> None:
         """Write the frames of one chunk that each item's chunk owns and that hold audio into
@@ -237,7 +238,7 @@ class _Extraction:
         extracted = self.new_output()
         pooling = StreamingPooling(self.config.classifier_pooling) if self.has_classifier else None
         file_frames = self.new_frames() if return_probabilities and self.has_classifier else None
-        activity = self.new_frames().to(torch.bool)
+        activity = self.new_frames(torch.bool)
         for chunk in plan:
             analysis = self.analyze(chunk, classify=True)
             weights = self.frame_weights(analysis, chunk)

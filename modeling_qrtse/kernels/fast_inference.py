@@ -220,6 +220,7 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
     @torch.no_grad()
     def fuse(self) -> "QrtseFastTemporalConvNet":
         """Derive the fused weights from the current parameters (again after changing them)."""
+        self.__dict__.pop("_block_weights_cache", None)  # views of the buffers replaced below
         self.fused_session = None
         if self.onnxruntime_threads > 0 and isinstance(self.input_norm, nn.LayerNorm):
             example = torch.zeros(1, self.input_norm.normalized_shape[0], 16)
@@ -389,10 +390,6 @@ class QrtseFastTemporalConvNet(CopiesSession, QrtseTemporalConvNet):
     def _apply(self, fn, *args, **kwargs):
         self.__dict__.pop("_block_weights_cache", None)  # the buffers are replaced
         return super()._apply(fn, *args, **kwargs)
-
-    def register_buffer(self, name, tensor, persistent=True):
-        self.__dict__.pop("_block_weights_cache", None)  # fuse() replaces the buffers
-        return super().register_buffer(name, tensor, persistent)
 
     @staticmethod
     def _depthwise_streamed(
