@@ -1,6 +1,12 @@
 import pytest
 
-from qrtse.training import select, select_class_thresholds, select_frame_smoothing, select_threshold
+from qrtse.training import (
+    select,
+    select_class_thresholds,
+    select_frame_smoothing,
+    select_online_refinement,
+    select_threshold,
+)
 
 
 @pytest.mark.parametrize(
@@ -9,6 +15,7 @@ from qrtse.training import select, select_class_thresholds, select_frame_smoothi
         ("threshold", select_threshold),
         ("class-thresholds", select_class_thresholds),
         ("frame-smoothing", select_frame_smoothing),
+        ("online-refinement", select_online_refinement),
     ],
 )
 def test_each_subcommand_runs_its_module_main_on_the_rest(monkeypatch, subcommand, module):
