@@ -45,6 +45,11 @@ needs_default_model = pytest.mark.skipif(not default_model_available(), reason="
 # (measured 1.8e-3 tiny, 2.4e-3 small, ~53 dB SNR), so 1e-2 leaves 4x margin while a systematic
 # error (a bias lost, a residual stream summed in bf16 across blocks) would not fit.
 AUDIO_RTOL = 1e-2
+# The shipped model's masks on real recordings are more sensitive to rounding than a random
+# model's: measured 0.27-0.80% on the three examples for v7 and 0.14-1.47% for v8 (example 3),
+# so its bound is 3e-2 (30 dB below the output); the random models' 1e-2 above still catches a
+# systematic error.
+SHIPPED_AUDIO_RTOL = 3e-2
 # Clip probabilities (after a sigmoid, in [0, 1]): measured <= 6e-4 apart on random models and
 # <= 4.3e-3 on the shipped model's three real examples.
 PROBABILITY_ATOL = 1e-2
@@ -236,7 +241,7 @@ def test_bf16_pipeline_keeps_the_refinement_decisions_of_float32():
         if not expected["refined_query"] and len(decided) == len(query):
             assert not actual["audio"].any()
         expected, actual = plain(inputs, query=query, threshold=0.0), mixed(inputs, query=query, threshold=0.0)
-        assert relative_error(torch.as_tensor(actual["audio"]), torch.as_tensor(expected["audio"])) < AUDIO_RTOL
+        assert relative_error(torch.as_tensor(actual["audio"]), torch.as_tensor(expected["audio"])) < SHIPPED_AUDIO_RTOL
         for label, probability in expected["class_probabilities"].items():
             assert abs(actual["class_probabilities"][label] - probability) < PROBABILITY_ATOL, (number, label)
     assert checked >= 4  # most of the six queried classes are clear decisions
