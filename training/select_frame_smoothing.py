@@ -44,11 +44,14 @@ def candidates(grid: dict) -> list:
     return [dict(zip(names, values)) for values in itertools.product(*(grid[name] for name in names))]
 
 
-def intra_clip_criterion(model, examples, labels, smoothing) -> float:
+def intra_clip_criterion(model, examples, labels, smoothing, setting: str = "frame") -> float:
+    """Whole-clip SNRi of one refinement setting, averaged over FMQ (1:0) and PMQ (1:1, 1:3)."""
     summary = evaluate_intra_clip(
-        model, examples, labels, smoothing=smoothing, conditions=INTRA_CLIP_CONDITIONS, settings=("frame",)
+        model, examples, labels, smoothing=smoothing, conditions=INTRA_CLIP_CONDITIONS, settings=(setting,)
     )
-    return sum(summary["scores"][f"{c.name}|frame"]["snri"] for c in INTRA_CLIP_CONDITIONS) / len(INTRA_CLIP_CONDITIONS)
+    return sum(summary["scores"][f"{c.name}|{setting}"]["snri"] for c in INTRA_CLIP_CONDITIONS) / len(
+        INTRA_CLIP_CONDITIONS
+    )
 
 
 def fmq_snri(model, examples, labels, smoothing, setting: str) -> float:

@@ -24,17 +24,9 @@ from modeling_qrtse import QrtseModel
 
 from .config_file import set_config_keys
 from .data_loading import class_names, frozen_examples
-from .intra_clip_scoring import evaluate_intra_clip
-from .select_frame_smoothing import INTRA_CLIP_CONDITIONS, candidates
+from .select_frame_smoothing import candidates, intra_clip_criterion
 
 DEFAULT_GRID = {"presence_window_s": [0.25, 0.5, 1.0, 2.0], "release_s": [0.25, 0.5, 1.0]}
-
-
-def online_criterion(model, examples, labels) -> float:
-    summary = evaluate_intra_clip(model, examples, labels, conditions=INTRA_CLIP_CONDITIONS, settings=("online",))
-    return sum(summary["scores"][f"{c.name}|online"]["snri"] for c in INTRA_CLIP_CONDITIONS) / len(
-        INTRA_CLIP_CONDITIONS
-    )
 
 
 def main(argv=None, prog=None) -> dict:
@@ -65,7 +57,9 @@ def main(argv=None, prog=None) -> dict:
     for timing in tqdm(grid, desc="candidates"):
         for name, value in timing.items():
             setattr(runner.config, name, value)
-        rows.append({"timing": timing, "intra_clip_snri": online_criterion(runner, examples, labels)})
+        rows.append(
+            {"timing": timing, "intra_clip_snri": intra_clip_criterion(runner, examples, labels, None, "online")}
+        )
         print(json.dumps(rows[-1]))
     best = max(rows, key=lambda row: round(row["intra_clip_snri"], 6))
     print(
