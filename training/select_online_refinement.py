@@ -57,9 +57,8 @@ def main(argv=None, prog=None) -> dict:
     for timing in tqdm(grid, desc="candidates"):
         for name, value in timing.items():
             setattr(runner.config, name, value)
-        rows.append(
-            {"timing": timing, "intra_clip_snri": intra_clip_criterion(runner, examples, labels, None, "online")}
-        )
+        score = intra_clip_criterion(runner, examples, labels, smoothing=None, setting="online")
+        rows.append({"timing": timing, "intra_clip_snri": score})
         print(json.dumps(rows[-1]))
     best = max(rows, key=lambda row: round(row["intra_clip_snri"], 6))
     print(
