@@ -5,7 +5,7 @@ store them as the model's default (`config.frame_smoothing`).
         --intra-clip-dir data/intra-clip --standard-dir data/builtin --write
 
 Criterion: the highest whole-clip SNRi of `refinement="frame"`, averaged over FMQ (1:0) and
-PMQ (1:1, 1:3), on the intra-clip validation mixtures (`qrtse.training.intra_clip_scoring`): it
+PMQ (1:1, 1:3), on the intra-clip validation mixtures (`qrtse.training.intra_clip_selection`): it
 rewards silencing the regions where no queried class sounds and punishes cutting the target
 alike. Constraint: on the standard validation mixtures (6 s, the Table 1 protocol) frame
 refinement may lose at most `--max-fmq-loss` dB of FMQ (1:0) SNRi against file-level refinement
@@ -14,7 +14,6 @@ candidate listed first (less smoothing). The candidates are `--grid`'s product.
 """
 
 import argparse
-import itertools
 import json
 from pathlib import Path
 
@@ -27,9 +26,9 @@ from modeling_qrtse.frame_smoothing_qrtse import FrameSmoothing
 from .config_file import set_config_keys
 from .data_loading import class_names, frozen_examples
 from .intra_clip_scoring import evaluate_intra_clip
+from .intra_clip_selection import candidates, intra_clip_criterion
 from .scoring import Condition
 
-INTRA_CLIP_CONDITIONS = (Condition(1, 0), Condition(1, 1), Condition(1, 3))
 DEFAULT_GRID = {
     "threshold": [None, 0.1],
     "median_s": [0.0, 0.2],
@@ -37,21 +36,6 @@ DEFAULT_GRID = {
     "min_event_s": [0.0],
     "pad_s": [0.1, 0.3],
 }
-
-
-def candidates(grid: dict) -> list:
-    names = list(grid)
-    return [dict(zip(names, values)) for values in itertools.product(*(grid[name] for name in names))]
-
-
-def intra_clip_criterion(model, examples, labels, smoothing, setting: str = "frame") -> float:
-    """Whole-clip SNRi of one refinement setting, averaged over FMQ (1:0) and PMQ (1:1, 1:3)."""
-    summary = evaluate_intra_clip(
-        model, examples, labels, smoothing=smoothing, conditions=INTRA_CLIP_CONDITIONS, settings=(setting,)
-    )
-    return sum(summary["scores"][f"{c.name}|{setting}"]["snri"] for c in INTRA_CLIP_CONDITIONS) / len(
-        INTRA_CLIP_CONDITIONS
-    )
 
 
 def fmq_snri(model, examples, labels, smoothing, setting: str) -> float:

@@ -24,7 +24,7 @@ from modeling_qrtse import QrtseModel
 
 from .config_file import set_config_keys
 from .data_loading import class_names, frozen_examples
-from .select_frame_smoothing import candidates, intra_clip_criterion
+from .intra_clip_selection import candidates, intra_clip_criterion
 
 DEFAULT_GRID = {"presence_window_s": [0.25, 0.5, 1.0, 2.0], "release_s": [0.25, 0.5, 1.0]}
 

@@ -6,14 +6,6 @@ import sys
 from test_train import ROOT, build, run  # noqa: F401  (build is a fixture)
 
 from modeling_qrtse import QrtseConfig
-from qrtse.training.select_frame_smoothing import candidates
-
-
-def test_candidates_are_the_grids_product():
-    assert candidates({"pad_s": [0.1, 0.3], "median_s": [0.0]}) == [
-        {"pad_s": 0.1, "median_s": 0.0},
-        {"pad_s": 0.3, "median_s": 0.0},
-    ]
 
 
 def test_selection_writes_the_chosen_smoothing_into_the_config(build, tmp_path):  # noqa: F811
