@@ -1,0 +1,136 @@
+"""The README's summary tables, printed from the committed results files so that the two agree
+(`tests/training/test_readme_tables.py` checks every row the README shows).
+
+    python -m qrtse.training.readme_tables models v3 v4 v5 v6 v7 v8   # "Earlier default models"
+    python -m qrtse.training.readme_tables table1                       # "Table 1 at equal steps"
+
+`models` reads `results/default-vN/{builtin,real}-test/results.json` (what `evaluate` wrote for
+each shipped model) and `results/example-statistic/vN-real.json`; a model's stage is the k-th
+stage under `results/stages/` that shipped (v4 was the first). `table1` reads the merged
+`results/table1-equal-steps/{builtin,real}-test/results.json` (`evaluate --merge`).
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+SPLITS = ("builtin", "real")
+FIRST_STAGE_VERSION = 4  # v4 was the first model a bounded stage shipped (stage 9)
+TRAINED_BEFORE_STAGES = {"v3": "v2 + 5000 steps (stage 8)"}
+SILENCE_A_MIX = "-120.00"  # an all-zero output's A_mix: the metric's floor
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _only_system(results_dir: Path, version: str, split: str) -> dict:
+    results = json.loads((results_dir / f"default-{version}/{split}-test/results.json").read_text())
+    return next(iter(results["systems"].values()))
+
+
+def _class_means(per_class: dict) -> tuple:
+    """Mean recall over the classes present in some mixture, mean false-positive rate over those
+    absent from some."""
+    recalls = [row["recall"] for row in per_class.values() if row["present"]]
+    rates = [row["false_positive_rate"] for row in per_class.values() if row["absent"]]
+    return sum(recalls) / len(recalls), sum(rates) / len(rates)
+
+
+def shipped_stages(results_dir: Path) -> dict:
+    """`{"v4": "stage 9", ...}`: the k-th stage that shipped made version FIRST_STAGE_VERSION + k."""
+    shipped = []
+    for decision_path in sorted((results_dir / "stages").glob("*/decision.json")):
+        decision = json.loads(decision_path.read_text())
+        if decision["shipped_candidate"]:
+            shipped.append(decision["stage"])
+    return {f"v{FIRST_STAGE_VERSION + k}": f"stage {stage}" for k, stage in enumerate(sorted(shipped))}
+
+
+MODELS_HEADER = (
+    "| version | trained by | theta | built-in FMQ SNRi (theta 0) | built-in CA-SDRi 1:0 / 1:3 | built-in macro-F1"
+    " | built-in recall / FPR | real FMQ SNRi (theta 0) | real CA-SDRi 1:0 / 1:3 | real macro-F1"
+    " | real recall / FPR | example statistic |"
+)
+
+
+def model_row(results_dir: Path, version: str, trained_by: str) -> str:
+    """One shipped model's test scores at its own theta, both splits, and its example statistic."""
+    cells = []
+    for split in SPLITS:
+        system = _only_system(results_dir, version, split)
+        theta = str(system["refinement_threshold"])
+        recall, false_positive_rate = _class_means(system["per_class"][theta])
+        cells += [
+            _fmt(system["scores"]["1:0|0.0"]),
+            f"{_fmt(system['ca_sdri'][f'1:0|{theta}'])} / {_fmt(system['ca_sdri'][f'1:3|{theta}'])}",
+            _fmt(system["macro_f1"][theta]),
+            f"{_fmt(recall)} / {_fmt(false_positive_rate)}",
+        ]
+    statistic = json.loads((results_dir / f"example-statistic/{version}-real.json").read_text())
+    cells.append(f"{statistic['summary']['correct'] * 100:.0f}%")
+    return "| " + " | ".join([version, trained_by, _fmt(system["refinement_threshold"]), *cells]) + " |"
+
+
+def models_table(results_dir: Path, versions) -> list:
+    trained_by = {**TRAINED_BEFORE_STAGES, **shipped_stages(results_dir)}
+    lines = [MODELS_HEADER, "|---" * MODELS_HEADER.count(" | ") + "|---|"]
+    return lines + [model_row(results_dir, version, trained_by[version]) for version in versions]
+
+
+TABLE1_HEADER = (
+    "| System | Steps | SNRi (1:0) | SNRi (1:1) | SNRi (1:3) | A_mix (0:1) | CA-SDRi (1:0) | CA-SDRi (1:3) | Macro F1 |"
+)
+
+
+def _table1_rows(results: dict):
+    """(label, system, setting) in the paper's order; Proposed at theta 0, at its validation theta,
+    at the paper's largest (0.20) and with oracle refinement."""
+    systems = results["systems"]
+    if "baseline1" in systems:
+        yield "Baseline 1", systems["baseline1"], "0.0"
+    if "baseline2" in systems:
+        yield "Baseline 2 (inactive samples from step 2000)", systems["baseline2"], "0.0"
+    if "proposed" in systems:
+        proposed = systems["proposed"]
+        yield "Proposed (theta = 0)", proposed, "0.0"
+        yield (
+            f"Proposed (theta = {proposed['refinement_threshold']:.2f}, chosen on validation)",
+            proposed,
+            str(proposed["refinement_threshold"]),
+        )
+        yield "Proposed (theta = 0.20, the paper's largest)", proposed, "0.2"
+        yield "Proposed (oracle refinement)", proposed, results["oracle"]
+
+
+def table1_table(results_dir: Path, split: str, steps: int = 8000) -> list:
+    results = json.loads((results_dir / f"table1-equal-steps/{split}-test/results.json").read_text())
+    lines = [TABLE1_HEADER, "|---" * 9 + "|"]
+    for label, system, setting in _table1_rows(results):
+        scores, ca_sdri = system["scores"], system["ca_sdri"]
+        f1 = system["macro_f1"].get(setting) if setting not in ("0.0", results["oracle"]) else None
+        cells = [scores[f"{c}|{setting}"] for c in ("1:0", "1:1", "1:3", "0:1")]
+        cells += [ca_sdri[f"1:0|{setting}"], ca_sdri[f"1:3|{setting}"], f1]
+        lines.append(f"| {label} | {steps} | " + " | ".join(_fmt(cell) for cell in cells) + " |")
+    silence = _fmt(next(iter(results["systems"].values()))["silence_snri"]["1:0"])
+    lines.append(f"| all-silent output | - | {silence} | {silence} | {silence} | {SILENCE_A_MIX} | 0.00 | 0.00 | - |")
+    return lines
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("table", choices=["models", "table1"])
+    parser.add_argument("versions", nargs="*", help="models: the versions, in order (v3 v4 ...)")
+    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    args = parser.parse_args(argv)
+    if args.table == "models":
+        if not args.versions:
+            parser.error("models needs the versions to list, e.g. v3 v4 v5")
+        print("\n".join(models_table(args.results_dir, args.versions)))
+    else:
+        for split in SPLITS:
+            print(f"{split}:\n" + "\n".join(table1_table(args.results_dir, split)) + "\n")
+
+
+if __name__ == "__main__":
+    main()
