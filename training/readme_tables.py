@@ -1,10 +1,13 @@
 """The README's summary tables, printed from the committed results files so that the two agree
 (`tests/training/test_readme_tables.py` checks every row the README shows).
 
+    python -m qrtse.training.readme_tables stages                       # "Bounded training stages"
+    python -m qrtse.training.readme_tables shipped v9                   # "The embedded default model"
     python -m qrtse.training.readme_tables models v3 v4 v5 v6 v7 v8   # "Earlier default models"
     python -m qrtse.training.readme_tables table1                       # "Table 1 at equal steps"
 
-`models` reads `results/default-vN/{builtin,real}-test/results.json` (what `evaluate` wrote for
+`stages` reads each finished stage's `results/stages/NN/` (arguments, summary, decision).
+`shipped` and `models` read `results/default-vN/{builtin,real}-test/results.json` (what `evaluate` wrote for
 each shipped model) and `results/example-statistic/vN-real.json`; a model's stage is the k-th
 stage under `results/stages/` that shipped (v4 was the first). `table1` reads the merged
 `results/table1-equal-steps/{builtin,real}-test/results.json` (`evaluate --merge`).
@@ -15,7 +18,7 @@ import json
 from pathlib import Path
 
 SPLITS = ("builtin", "real")
-FIRST_STAGE_VERSION = 4  # v4 was the first model a bounded stage shipped (stage 9)
+FIRST_STAGE_PREDECESSOR, FIRST_STAGE_VERSION = "v3", 4  # stage 9 continued v3 and shipped v4
 TRAINED_BEFORE_STAGES = {"v3": "v2 + 5000 steps (stage 8)"}
 SILENCE_A_MIX = "-120.00"  # an all-zero output's A_mix: the metric's floor
 
@@ -37,14 +40,49 @@ def _class_means(per_class: dict) -> tuple:
     return sum(recalls) / len(recalls), sum(rates) / len(rates)
 
 
-def shipped_stages(results_dir: Path) -> dict:
-    """`{"v4": "stage 9", ...}`: the k-th stage that shipped made version FIRST_STAGE_VERSION + k."""
-    shipped = []
-    for decision_path in sorted((results_dir / "stages").glob("*/decision.json")):
-        decision = json.loads(decision_path.read_text())
+def stage_history(results_dir: Path) -> list:
+    """One dict per stage under `results/stages/`, in order: its arguments, summary and decision,
+    the model it continued (`from`) and the version it shipped as (None when it did not ship)."""
+    history, current, next_version = [], FIRST_STAGE_PREDECESSOR, FIRST_STAGE_VERSION
+    for decision_path in sorted((results_dir / "stages").glob("*/decision.json")):  # finished stages
+        stage_dir, decision = decision_path.parent, json.loads(decision_path.read_text())
+        stage = {"stage": decision["stage"], "from": current, "version": None, "decision": decision}
+        for name in ("training_args", "summary"):
+            if (stage_dir / f"{name}.json").exists():
+                stage[name] = json.loads((stage_dir / f"{name}.json").read_text())
         if decision["shipped_candidate"]:
-            shipped.append(decision["stage"])
-    return {f"v{FIRST_STAGE_VERSION + k}": f"stage {stage}" for k, stage in enumerate(sorted(shipped))}
+            current = stage["version"] = f"v{next_version}"
+            next_version += 1
+        history.append(stage)
+    return history
+
+
+def shipped_stages(results_dir: Path) -> dict:
+    """`{"v4": "stage 9", ...}`: the version each shipped stage made."""
+    return {s["version"]: f"stage {s['stage']}" for s in stage_history(results_dir) if s["version"]}
+
+
+STAGES_HEADER = "| stage | from | minutes | steps | validation criterion (candidate / shipped) | shipped |"
+
+
+def stage_row(stage: dict) -> str:
+    train, summary, decision = stage["training_args"]["train"], stage["summary"], stage["decision"]
+    precision = "float32" if train["mixed_precision"] in (None, "no") else train["mixed_precision"]
+    steps = f"{summary['step']} of {summary['planned_steps']}"
+    if summary["stopped_by"] != "steps":
+        steps += " (stopped by the budget)"
+    candidate, shipped = decision["candidate"], decision["shipped"]
+    criterion = (
+        f"{candidate['criterion']:.2f} / {shipped['criterion']:.2f} dB"
+        f" (theta {candidate['theta']:.2f} / {shipped['theta']:.2f})"
+    )
+    outcome = f"yes: {stage['version']}" if stage["version"] else "no"
+    minutes = f"{train['max_minutes']:g} ({train['num_threads']} thread{'s' * (train['num_threads'] > 1)}, {precision})"
+    return f"| {stage['stage']} | {stage['from']} | {minutes} | {steps} | {criterion} | {outcome} |"
+
+
+def stages_table(results_dir: Path) -> list:
+    return [STAGES_HEADER, "|---" * 6 + "|"] + [stage_row(stage) for stage in stage_history(results_dir)]
 
 
 MODELS_HEADER = (
@@ -76,6 +114,39 @@ def models_table(results_dir: Path, versions) -> list:
     trained_by = {**TRAINED_BEFORE_STAGES, **shipped_stages(results_dir)}
     lines = [MODELS_HEADER, "|---" * MODELS_HEADER.count(" | ") + "|---|"]
     return lines + [model_row(results_dir, version, trained_by[version]) for version in versions]
+
+
+SHIPPED_HEADER = (
+    "| Split | System | SNRi (1:0) | SNRi (1:1) | SNRi (1:3) | A_mix (0:1) | CA-SDRi (1:0) | CA-SDRi (1:1)"
+    " | CA-SDRi (1:3) | output SNR (1:0) |"
+)
+SHIPPED_CONDITIONS = ("1:0", "1:1", "1:3")
+SPLIT_NAMES = {"builtin": "built-in", "real": "real"}
+
+
+def shipped_table(results_dir: Path, version: str) -> list:
+    """The shipped model's test scores next to a silent output: at theta 0, at its own theta and
+    with oracle refinement, on both splits."""
+    lines = [SHIPPED_HEADER, "|---" * 10 + "|"]
+    for split in SPLITS:
+        system = _only_system(results_dir, version, split)
+        silence = _fmt(system["silence_snri"]["1:0"])
+        theta = system["refinement_threshold"]
+        lines.append(
+            f"| {SPLIT_NAMES[split]} | all-silent output | {silence} | {silence} | {silence} | {SILENCE_A_MIX}"
+            " | 0.00 | 0.00 | 0.00 | 0.00 |"
+        )
+        for label, setting in [
+            ("theta = 0", "0.0"),
+            (f"theta = {theta:g}, as shipped", str(theta)),
+            ("oracle", "oracle"),
+        ]:
+            cells = [system["scores"][f"{c}|{setting}"] for c in SHIPPED_CONDITIONS]
+            cells.append(system["scores"][f"0:1|{setting}"])
+            cells += [system["ca_sdri"][f"{c}|{setting}"] for c in SHIPPED_CONDITIONS]
+            cells.append(system["output_snr"][f"1:0|{setting}"])
+            lines.append(f"| {SPLIT_NAMES[split]} | {version} ({label}) | " + " | ".join(_fmt(c) for c in cells) + " |")
+    return lines
 
 
 TABLE1_HEADER = (
@@ -119,13 +190,17 @@ def table1_table(results_dir: Path, split: str, steps: int = 8000) -> list:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("table", choices=["models", "table1"])
-    parser.add_argument("versions", nargs="*", help="models: the versions, in order (v3 v4 ...)")
+    parser.add_argument("table", choices=["stages", "shipped", "models", "table1"])
+    parser.add_argument("versions", nargs="*", help="shipped: its version; models: the versions, in order (v3 v4 ...)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    if args.table == "models":
-        if not args.versions:
-            parser.error("models needs the versions to list, e.g. v3 v4 v5")
+    if args.table in ("shipped", "models") and not args.versions:
+        parser.error(f"{args.table} needs the version(s) to show, e.g. v9")
+    if args.table == "stages":
+        print("\n".join(stages_table(args.results_dir)))
+    elif args.table == "shipped":
+        print("\n".join(shipped_table(args.results_dir, args.versions[0])))
+    elif args.table == "models":
         print("\n".join(models_table(args.results_dir, args.versions)))
     else:
         for split in SPLITS:
