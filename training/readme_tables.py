@@ -2,15 +2,16 @@
 (`tests/training/test_readme_tables.py` checks every row the README shows).
 
     python -m qrtse.training.readme_tables stages                       # "Bounded training stages"
-    python -m qrtse.training.readme_tables shipped v9                   # "The embedded default model"
-    python -m qrtse.training.readme_tables models v3 v4 v5 v6 v7 v8   # "Earlier default models"
+    python -m qrtse.training.readme_tables shipped v10                  # "The embedded default model"
+    python -m qrtse.training.readme_tables models v3 v4 v5 v6 v7 v8 v9   # "Earlier default models"
     python -m qrtse.training.readme_tables table1                       # "Table 1 at equal steps"
 
 `stages` reads each finished stage's `results/stages/NN/` (arguments, summary, decision).
 `shipped` and `models` read `results/default-vN/{builtin,real}-test/results.json` (what `evaluate` wrote for
 each shipped model) and `results/example-statistic/vN-real.json`; a model's stage is the k-th
 stage under `results/stages/` that shipped (v4 was the first). `table1` reads the merged
-`results/table1-equal-steps/{builtin,real}-test/results.json` (`evaluate --merge`).
+`results/table1-equal-steps/{builtin,real}-test/results.json` (`evaluate --merge`) and each
+system's `{system}-training/` (the trainer's arguments and summary: its steps).
 """
 
 import argparse
@@ -154,35 +155,40 @@ TABLE1_HEADER = (
 )
 
 
-def _table1_rows(results: dict):
-    """(label, system, setting) in the paper's order; Proposed at theta 0, at its validation theta,
-    at the paper's largest (0.20) and with oracle refinement."""
+def _training(results_dir: Path, name: str) -> tuple:
+    """(arguments, summary) of a Table 1 system's training run."""
+    folder = results_dir / f"table1-equal-steps/{name}-training"
+    return tuple(json.loads((folder / f"{part}.json").read_text()) for part in ("training_args", "summary"))
+
+
+def _table1_rows(results: dict, results_dir: Path):
+    """(label, system name, setting) in the paper's order; Proposed at theta 0, at its validation
+    theta, at the paper's largest (0.20) and with oracle refinement."""
     systems = results["systems"]
     if "baseline1" in systems:
-        yield "Baseline 1", systems["baseline1"], "0.0"
+        yield "Baseline 1", "baseline1", "0.0"
     if "baseline2" in systems:
-        yield "Baseline 2 (inactive samples from step 2000)", systems["baseline2"], "0.0"
+        arguments, _ = _training(results_dir, "baseline2")
+        start = arguments["data"]["inactive_start_epoch"] * arguments["train"]["steps_per_epoch"]
+        yield f"Baseline 2 (inactive samples from step {start:g})", "baseline2", "0.0"
     if "proposed" in systems:
-        proposed = systems["proposed"]
-        yield "Proposed (theta = 0)", proposed, "0.0"
-        yield (
-            f"Proposed (theta = {proposed['refinement_threshold']:.2f}, chosen on validation)",
-            proposed,
-            str(proposed["refinement_threshold"]),
-        )
-        yield "Proposed (theta = 0.20, the paper's largest)", proposed, "0.2"
-        yield "Proposed (oracle refinement)", proposed, results["oracle"]
+        theta = systems["proposed"]["refinement_threshold"]
+        yield "Proposed (theta = 0)", "proposed", "0.0"
+        yield f"Proposed (theta = {theta:.2f}, chosen on validation)", "proposed", str(theta)
+        yield "Proposed (theta = 0.20, the paper's largest)", "proposed", "0.2"
+        yield "Proposed (oracle refinement)", "proposed", results["oracle"]
 
 
-def table1_table(results_dir: Path, split: str, steps: int = 8000) -> list:
+def table1_table(results_dir: Path, split: str) -> list:
     results = json.loads((results_dir / f"table1-equal-steps/{split}-test/results.json").read_text())
     lines = [TABLE1_HEADER, "|---" * 9 + "|"]
-    for label, system, setting in _table1_rows(results):
+    for label, name, setting in _table1_rows(results, results_dir):
+        system, (_, summary) = results["systems"][name], _training(results_dir, name)
         scores, ca_sdri = system["scores"], system["ca_sdri"]
         f1 = system["macro_f1"].get(setting) if setting not in ("0.0", results["oracle"]) else None
         cells = [scores[f"{c}|{setting}"] for c in ("1:0", "1:1", "1:3", "0:1")]
         cells += [ca_sdri[f"1:0|{setting}"], ca_sdri[f"1:3|{setting}"], f1]
-        lines.append(f"| {label} | {steps} | " + " | ".join(_fmt(cell) for cell in cells) + " |")
+        lines.append(f"| {label} | {summary['step']} | " + " | ".join(_fmt(cell) for cell in cells) + " |")
     silence = _fmt(next(iter(results["systems"].values()))["silence_snri"]["1:0"])
     lines.append(f"| all-silent output | - | {silence} | {silence} | {silence} | {SILENCE_A_MIX} | 0.00 | 0.00 | - |")
     return lines
@@ -195,7 +201,7 @@ def main(argv=None) -> None:
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
     if args.table in ("shipped", "models") and not args.versions:
-        parser.error(f"{args.table} needs the version(s) to show, e.g. v9")
+        parser.error(f"{args.table} needs the version(s) to show, e.g. v10")
     if args.table == "stages":
         print("\n".join(stages_table(args.results_dir)))
     elif args.table == "shipped":
