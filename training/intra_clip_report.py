@@ -1,6 +1,7 @@
 """Tables and plot of the intra-clip evaluation (`qrtse.training.intra_clip_scoring`)."""
 
 from .intra_clip_scoring import BASELINES, SETTINGS
+from .report import format_score
 from .scoring import TABLE_CONDITIONS
 
 LABELS = {
@@ -21,10 +22,6 @@ METRIC_NAMES = {
 }
 
 
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
 def intra_clip_markdown(results: dict) -> str:
     header = (
         f"Intra-clip mixtures: {results['split']} of {results['data_dir']} ({results['num_mixtures']} mixtures);"
@@ -41,7 +38,7 @@ def intra_clip_markdown(results: dict) -> str:
         lines += ["", f"{title} [dB]:", "", "| Setting | " + " | ".join(c.name for c in conditions) + " |"]
         lines.append("|---" * (len(conditions) + 1) + "|")
         for setting in SETTINGS + BASELINES:
-            cells = [_fmt(results["scores"].get(f"{c.name}|{setting}", {}).get(metric)) for c in conditions]
+            cells = [format_score(results["scores"].get(f"{c.name}|{setting}", {}).get(metric)) for c in conditions]
             if any(cell != "-" for cell in cells):
                 lines.append(f"| {LABELS[setting]} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

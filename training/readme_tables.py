@@ -18,14 +18,13 @@ import argparse
 import json
 from pathlib import Path
 
+from .metrics import A_MIX_FLOOR_DB
+from .report import format_score
+
 SPLITS = ("builtin", "real")
 FIRST_STAGE_PREDECESSOR, FIRST_STAGE_VERSION = "v3", 4  # stage 9 continued v3 and shipped v4
 TRAINED_BEFORE_STAGES = {"v3": "v2 + 5000 steps (stage 8)"}
-SILENCE_A_MIX = "-120.00"  # an all-zero output's A_mix: the metric's floor
-
-
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.2f}"
+SILENCE_A_MIX = format_score(A_MIX_FLOOR_DB)  # an all-zero output's A_mix
 
 
 def _only_system(results_dir: Path, version: str, split: str) -> dict:
@@ -101,14 +100,14 @@ def model_row(results_dir: Path, version: str, trained_by: str) -> str:
         theta = str(system["refinement_threshold"])
         recall, false_positive_rate = _class_means(system["per_class"][theta])
         cells += [
-            _fmt(system["scores"]["1:0|0.0"]),
-            f"{_fmt(system['ca_sdri'][f'1:0|{theta}'])} / {_fmt(system['ca_sdri'][f'1:3|{theta}'])}",
-            _fmt(system["macro_f1"][theta]),
-            f"{_fmt(recall)} / {_fmt(false_positive_rate)}",
+            format_score(system["scores"]["1:0|0.0"]),
+            f"{format_score(system['ca_sdri'][f'1:0|{theta}'])} / {format_score(system['ca_sdri'][f'1:3|{theta}'])}",
+            format_score(system["macro_f1"][theta]),
+            f"{format_score(recall)} / {format_score(false_positive_rate)}",
         ]
     statistic = json.loads((results_dir / f"example-statistic/{version}-real.json").read_text())
     cells.append(f"{statistic['summary']['correct'] * 100:.0f}%")
-    return "| " + " | ".join([version, trained_by, _fmt(system["refinement_threshold"]), *cells]) + " |"
+    return "| " + " | ".join([version, trained_by, format_score(system["refinement_threshold"]), *cells]) + " |"
 
 
 def models_table(results_dir: Path, versions) -> list:
@@ -131,7 +130,7 @@ def shipped_table(results_dir: Path, version: str) -> list:
     lines = [SHIPPED_HEADER, "|---" * 10 + "|"]
     for split in SPLITS:
         system = _only_system(results_dir, version, split)
-        silence = _fmt(system["silence_snri"]["1:0"])
+        silence = format_score(system["silence_snri"]["1:0"])
         theta = system["refinement_threshold"]
         lines.append(
             f"| {SPLIT_NAMES[split]} | all-silent output | {silence} | {silence} | {silence} | {SILENCE_A_MIX}"
@@ -146,7 +145,9 @@ def shipped_table(results_dir: Path, version: str) -> list:
             cells.append(system["scores"][f"0:1|{setting}"])
             cells += [system["ca_sdri"][f"{c}|{setting}"] for c in SHIPPED_CONDITIONS]
             cells.append(system["output_snr"][f"1:0|{setting}"])
-            lines.append(f"| {SPLIT_NAMES[split]} | {version} ({label}) | " + " | ".join(_fmt(c) for c in cells) + " |")
+            lines.append(
+                f"| {SPLIT_NAMES[split]} | {version} ({label}) | " + " | ".join(format_score(c) for c in cells) + " |"
+            )
     return lines
 
 
@@ -182,14 +183,15 @@ def _table1_rows(results: dict, results_dir: Path):
 def table1_table(results_dir: Path, split: str) -> list:
     results = json.loads((results_dir / f"table1-equal-steps/{split}-test/results.json").read_text())
     lines = [TABLE1_HEADER, "|---" * 9 + "|"]
+    steps = {name: _training(results_dir, name)[1]["step"] for name in results["systems"]}
     for label, name, setting in _table1_rows(results, results_dir):
-        system, (_, summary) = results["systems"][name], _training(results_dir, name)
+        system = results["systems"][name]
         scores, ca_sdri = system["scores"], system["ca_sdri"]
         f1 = system["macro_f1"].get(setting) if setting not in ("0.0", results["oracle"]) else None
         cells = [scores[f"{c}|{setting}"] for c in ("1:0", "1:1", "1:3", "0:1")]
         cells += [ca_sdri[f"1:0|{setting}"], ca_sdri[f"1:3|{setting}"], f1]
-        lines.append(f"| {label} | {summary['step']} | " + " | ".join(_fmt(cell) for cell in cells) + " |")
-    silence = _fmt(next(iter(results["systems"].values()))["silence_snri"]["1:0"])
+        lines.append(f"| {label} | {steps[name]} | " + " | ".join(format_score(cell) for cell in cells) + " |")
+    silence = format_score(next(iter(results["systems"].values()))["silence_snri"]["1:0"])
     lines.append(f"| all-silent output | - | {silence} | {silence} | {silence} | {SILENCE_A_MIX} | 0.00 | 0.00 | - |")
     return lines
 

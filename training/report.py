@@ -16,7 +16,8 @@ def _rows(results: dict):
             yield label, summary, setting
 
 
-def _fmt(value) -> str:
+def format_score(value) -> str:
+    """A score in a results table: two decimals, "-" where there is none."""
     return "-" if value is None else f"{value:.2f}"
 
 
@@ -31,16 +32,16 @@ def results_markdown(results: dict) -> str:
         "|---" * (len(header) + 4) + "|",
     ]
     for label, summary, setting in _rows(results):
-        cells = [_fmt(summary["scores"].get(f"{name}|{setting}")) for name in header]
+        cells = [format_score(summary["scores"].get(f"{name}|{setting}")) for name in header]
         f1 = summary.get("macro_f1", {}).get(str(setting)) if setting != results["oracle"] else None
         cost = [f"{summary['gmacs_per_second']:.2f}", f"{summary['parameters_m']:.2f}"] if setting == 0.0 else ["", ""]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_fmt(f1)} | " + " | ".join(cost) + " |")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {format_score(f1)} | " + " | ".join(cost) + " |")
     lines += ["", *honest_table(results)]
     lines += ["", "SNRi [dB] against n_inactive at n_active = 1 (Fig. 3):", ""]
     lines.append("| System | " + " | ".join(str(c.n_inactive) for c in SWEEP_CONDITIONS) + " |")
     lines.append("|---" * (len(SWEEP_CONDITIONS) + 1) + "|")
     for label, summary, setting in _rows(results):
-        cells = [_fmt(summary["scores"].get(f"{c.name}|{setting}")) for c in SWEEP_CONDITIONS]
+        cells = [format_score(summary["scores"].get(f"{c.name}|{setting}")) for c in SWEEP_CONDITIONS]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -54,7 +55,7 @@ def honest_table(results: dict) -> list:
     first = next(iter(results["systems"].values()))
     if "silence_snri" not in first:
         return []
-    silence = " / ".join(_fmt(first["silence_snri"].get(c)) for c in HONEST_CONDITIONS)
+    silence = " / ".join(format_score(first["silence_snri"].get(c)) for c in HONEST_CONDITIONS)
     intro = (
         f"Against baselines on the same mixtures ({' / '.join(HONEST_CONDITIONS)}): an all-silent output scores"
         f" {silence} dB SNRi, the unprocessed mixture 0 dB. Output SNR and CA-SDRi (DCASE 2025 Task 4) [dB]:"
@@ -72,9 +73,9 @@ def honest_table(results: dict) -> list:
         "|---" * (1 + 3 * len(HONEST_CONDITIONS)) + "|",
     ]
     for label, summary, setting in _rows(results):
-        cells = [_fmt(summary["scores"].get(f"{c}|{setting}")) for c in HONEST_CONDITIONS]
-        cells += [_fmt(summary.get("output_snr", {}).get(f"{c}|{setting}")) for c in HONEST_CONDITIONS]
-        cells += [_fmt(summary.get("ca_sdri", {}).get(f"{c}|{setting}")) for c in HONEST_CONDITIONS]
+        cells = [format_score(summary["scores"].get(f"{c}|{setting}")) for c in HONEST_CONDITIONS]
+        cells += [format_score(summary.get("output_snr", {}).get(f"{c}|{setting}")) for c in HONEST_CONDITIONS]
+        cells += [format_score(summary.get("ca_sdri", {}).get(f"{c}|{setting}")) for c in HONEST_CONDITIONS]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     for name, summary in results["systems"].items():
         per_class = summary.get("per_class", {}).get(str(summary.get("refinement_threshold")))
@@ -93,7 +94,7 @@ def honest_table(results: dict) -> list:
         for label, row in per_class.items():
             if row["present"]:
                 lines.append(
-                    f"| {label} | {_fmt(row['recall'])} | {_fmt(row['false_positive_rate'])} | {row['present']} |"
+                    f"| {label} | {format_score(row['recall'])} | {format_score(row['false_positive_rate'])} | {row['present']} |"
                 )
     return lines
 
